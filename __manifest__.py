@@ -1,0 +1,26 @@
+{
+    "name": "Cliniko to Odoo CRM Migration",
+    "summary": "Move a clinic's patients, appointments, notes, messages, files and invoices "
+    "from Cliniko into Odoo CRM, audited and reversible.",
+    "version": "19.0.1.0.0",
+    "category": "Sales/CRM",
+    "license": "LGPL-3",
+    "author": "cliniko_crm_migration contributors",
+    "website": "https://github.com/cliniko-crm-migration/cliniko_crm_migration",
+    "depends": ["crm", "product"],
+    "external_dependencies": {"python": ["requests", "phonenumbers"]},
+    "data": [
+        "security/cliniko_security.xml",
+        "security/ir.model.access.csv",
+        "data/crm_data.xml",
+        "views/cliniko_connection_views.xml",
+        "views/cliniko_migration_run_views.xml",
+        "views/cliniko_external_ref_views.xml",
+        "views/cliniko_audit_log_views.xml",
+        "views/res_partner_views.xml",
+        "views/crm_lead_views.xml",
+        "views/cliniko_menus.xml",
+    ],
+    "installable": True,
+    "application": False,
+}

@@ -1,0 +1,50 @@
+"""The audit log: one line per operation a migration run performed or refused.
+
+A line records what happened (create, update, skip, fail, delete), to which Cliniko record and
+which Odoo record, and why. Update lines keep the previous values of the fields they changed,
+which is what a rollback writes back.
+"""
+
+from odoo import fields, models
+
+ACTIONS = [
+    ("create", "Create"),
+    ("update", "Update"),
+    ("skip", "Skip"),
+    ("fail", "Fail"),
+    ("delete", "Delete"),
+]
+
+
+class ClinikoAuditLog(models.Model):
+    _name = "cliniko.audit.log"
+    _description = "Cliniko Migration Audit Log"
+    _order = "id desc"
+    _log_access = True
+
+    run_id = fields.Many2one(
+        "cliniko.migration.run", required=True, ondelete="cascade", index=True
+    )
+    connection_id = fields.Many2one(related="run_id.connection_id", store=True)
+    company_id = fields.Many2one(related="run_id.company_id", store=True)
+    action = fields.Selection(ACTIONS, required=True, index=True)
+    resource = fields.Char(index=True)
+    cliniko_id = fields.Char(string="Cliniko ID", index=True)
+    res_model = fields.Char(string="Odoo Model")
+    res_id = fields.Many2oneReference(string="Odoo Record ID", model_field="res_model")
+    message = fields.Text()
+    previous_values = fields.Json(
+        help="For updates: the values the fields had before, enough to restore them."
+    )
+    is_rollback = fields.Boolean(
+        help="Written by a rollback of the run, not by the run itself.", index=True
+    )
+
+    def action_open_record(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+        }
