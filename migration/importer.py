@@ -1,0 +1,238 @@
+"""The importer: the template every Cliniko resource follows, one page at a time.
+
+For each record of a page (after OCA connector's importer)::
+
+    skip?  ->  find binding  ->  up to date?  ->  map + validate  ->  create or update
+           ->  bind  ->  audit
+
+Creates of a page go to the database as one batch inside a savepoint; if the batch fails, each
+record is retried in a savepoint of its own, so one bad record is listed with its reason and
+never sinks its page or the run. Every outcome becomes audit lines and counts in the run's
+counters, which add up: fetched = created + updated + skipped + failed.
+"""
+
+import logging
+
+from odoo import fields
+
+from .values import parse_datetime
+
+_logger = logging.getLogger(__name__)
+
+
+class MappingError(Exception):
+    """A Cliniko record that cannot be migrated; the message says why."""
+
+
+class Item:
+    """One Cliniko record on its way through the importer, and what became of it."""
+
+    __slots__ = ("record", "cliniko_id", "ref", "action", "message", "values", "audits",
+                 "main", "updated_at", "ref_previous")
+
+    def __init__(self, record):
+        self.record = record
+        self.cliniko_id = str(record.get("id") or "")
+        self.ref = None
+        self.action = None
+        self.message = ""
+        self.values = None
+        self.audits = []
+        self.main = None
+        self.updated_at = parse_datetime(record.get("updated_at"))
+        self.ref_previous = None
+
+    def done(self, action, message=""):
+        self.action = action
+        if message:
+            self.message = "; ".join(filter(None, [self.message, message]))
+
+    def audit(self, action, record, message="", previous_values=None):
+        self.audits.append((action, record, message, previous_values))
+
+
+class Importer:
+    """Base class: subclasses set ``resource`` and ``model`` and implement ``map``,
+    ``create_batch`` and ``update_one``; they may refine ``skip_reason`` and ``prepare``."""
+
+    resource = None
+    model = None
+
+    def __init__(self, runner):
+        self.runner = runner
+        self.env = runner.env
+        self.binder = runner.binder
+        self.run = runner.run
+
+    # -- hooks -------------------------------------------------------------------------------
+    def skip_reason(self, record):
+        """A reason not to migrate this record at all, or None."""
+        if record.get("deleted_at"):
+            return "deleted in Cliniko"
+        return None
+
+    def prepare(self, items):
+        """Batch look-ups (countries, related records) before mapping a page."""
+
+    def map(self, item):
+        """Return the values to write for ``item`` or raise MappingError."""
+        raise NotImplementedError
+
+    def create_batch(self, items):
+        """Create the Odoo records of ``items``; set ``item.main`` and audit each record."""
+        raise NotImplementedError
+
+    def update_one(self, item, main):
+        """Update ``main`` from ``item``; audit with previous values; return True if changed."""
+        raise NotImplementedError
+
+    # -- template ----------------------------------------------------------------------------
+    def import_page(self, records):
+        items = [Item(record) for record in records]
+        refs = self.binder.to_internal(self.resource, [item.cliniko_id for item in items])
+        pending = []
+        for item in items:
+            if not item.cliniko_id:
+                item.done("fail", "the record has no id")
+                continue
+            reason = self.skip_reason(item.record)
+            if reason:
+                item.done("skip", reason)
+                continue
+            item.ref = refs.get(item.cliniko_id)
+            if item.ref and self._up_to_date(item):
+                item.done("skip", "up to date")
+                continue
+            pending.append(item)
+        self.prepare(pending)
+        to_create, to_update = [], []
+        for item in pending:
+            try:
+                item.values = self.map(item)
+            except MappingError as error:
+                item.done("fail", str(error))
+                continue
+            main = self.binder.record(item.ref) if item.ref else None
+            (to_update if main else to_create).append((item, main))
+        self._create([item for item, _main in to_create])
+        for item, main in to_update:
+            self._guarded(item, lambda item=item, main=main: self._update(item, main))
+        self._finish(items)
+        return items
+
+    def _up_to_date(self, item):
+        known = item.ref.source_updated_at
+        return bool(known and item.updated_at and item.updated_at <= known)
+
+    def _create(self, items):
+        if not items:
+            return
+        try:
+            with self.env.cr.savepoint():
+                self.create_batch(items)
+                self.env.flush_all()
+        except Exception:  # noqa: BLE001 - any failure is retried record by record below
+            _logger.info("batch of %s %s failed; retrying one by one", len(items), self.resource)
+            self.env.invalidate_all()
+            for item in items:
+                item.audits.clear()
+                item.main = None
+                self._guarded(item, lambda item=item: self.create_batch([item]))
+            return
+        for item in items:
+            item.done("create")
+
+    def _update(self, item, main):
+        changed = self.update_one(item, main)
+        item.main = main
+        item.done("update" if changed else "skip", "" if changed else "no change")
+
+    def _guarded(self, item, work):
+        """Run ``work`` for one record in its own savepoint; a failure fails only this record."""
+        try:
+            with self.env.cr.savepoint():
+                work()
+                self.env.flush_all()
+        except Exception as error:  # noqa: BLE001 - recorded on the item, never swallowed
+            self.env.invalidate_all()
+            item.audits.clear()
+            item.main = None
+            item.done("fail", _error_text(error))
+            return
+        if item.action is None:
+            item.done("create")
+
+    def _finish(self, items):
+        bindings = [
+            (item.cliniko_id, item.main, item.updated_at, item.ref)
+            for item in items
+            if item.action in ("create", "update")
+        ]
+        previous_refs = self.binder.bind_many(self.resource, bindings, self.run)
+        audit_values = []
+        for item in items:
+            for action, record, message, previous in item.audits:
+                if action == "update" and record == item.main and item.cliniko_id in previous_refs:
+                    previous = dict(previous or {}, __ref__=previous_refs[item.cliniko_id])
+                audit_values.append(self._audit_values(item, action, record, message, previous))
+            if not item.audits:
+                audit_values.append(self._audit_values(item, item.action, item.main, "", None))
+        self.runner.audit(audit_values)
+        self.runner.count(self.resource, items)
+
+    def _audit_values(self, item, action, record, message, previous):
+        return {
+            "action": action,
+            "resource": self.resource,
+            "cliniko_id": item.cliniko_id or False,
+            "res_model": record._name if record else False,
+            "res_id": record.id if record else False,
+            "message": "; ".join(filter(None, [item.message, message])) or False,
+            "previous_values": previous or False,
+        }
+
+
+def snapshot(record, field_names):
+    """The current values of ``field_names`` on ``record`` in a JSON-safe form."""
+    result = {}
+    for name in field_names:
+        field = record._fields[name]
+        value = record[name]
+        if field.type == "many2one":
+            value = value.id or False
+        elif field.type in ("one2many", "many2many"):
+            value = value.ids
+        elif field.type == "date":
+            value = fields.Date.to_string(value) if value else False
+        elif field.type == "datetime":
+            value = fields.Datetime.to_string(value) if value else False
+        result[name] = value
+    return result
+
+
+def restore_values(record, values):
+    """Turn a ``snapshot`` back into values for ``write``."""
+    result = {}
+    for name, value in values.items():
+        field = record._fields.get(name)
+        if field is None:
+            continue
+        if field.type in ("one2many", "many2many"):
+            value = [(6, 0, value or [])]
+        result[name] = value
+    return result
+
+
+def changed_values(record, values):
+    """The subset of ``values`` that differs from what ``record`` holds (compared as stored)."""
+    result = {}
+    for name, value in values.items():
+        field = record._fields[name]
+        wanted = field.convert_to_record(field.convert_to_cache(value, record), record)
+        if field.convert_to_write(wanted, record) != field.convert_to_write(record[name], record):
+            result[name] = value
+    return result
+
+
+def _error_text(error):
+    return (getattr(error, "args", None) and str(error.args[0])) or error.__class__.__name__
