@@ -1,0 +1,98 @@
+# Shared set-up for tools/test.sh and tools/demo.sh (sourced, not run):
+# find Odoo 19, install this addon's Python dependencies, find or start PostgreSQL.
+# Everything this creates lives under .local/ (git-ignored) or a private directory in /tmp.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LOCAL="$ROOT/.local"
+PYTHON=${PYTHON:-python3}
+mkdir -p "$LOCAL"
+
+die() { echo "error: $*" >&2; exit 1; }
+say() { echo "==> $*" >&2; }
+
+# Odoo 19 as an importable `odoo` package, or the source tree named by ODOO_PATH.
+find_odoo() {
+    if [ -n "${ODOO_PATH:-}" ]; then
+        [ -d "$ODOO_PATH/odoo" ] || die "ODOO_PATH=$ODOO_PATH does not contain an odoo/ package."
+        export PYTHONPATH="$ODOO_PATH${PYTHONPATH:+:$PYTHONPATH}"
+    fi
+    local major
+    major=$("$PYTHON" -c 'import odoo.release as r; print(r.version_info[0])' 2>/dev/null) ||
+        die "Odoo 19 is missing: 'import odoo' fails for $PYTHON. Install Odoo 19.0 (Community) so that
+       python3 can import it, or set ODOO_PATH to an Odoo 19.0 source tree (see README.rst)."
+    [ "$major" = 19 ] || die "Odoo $major found where Odoo 19 is needed."
+    ODOO_ROOT=$("$PYTHON" -c 'import odoo, os; print(os.path.dirname(list(odoo.__path__)[0]))')
+    if [ -f "$ODOO_ROOT/odoo-bin" ]; then
+        ODOO_BIN=("$PYTHON" "$ODOO_ROOT/odoo-bin")
+    else
+        ODOO_BIN=("$PYTHON" -m odoo)
+    fi
+    # Odoo finds a module by its directory name: expose this checkout as cliniko_crm_migration.
+    mkdir -p "$LOCAL/addons"
+    ln -sfn "$ROOT" "$LOCAL/addons/cliniko_crm_migration"
+    ADDONS_PATH="$LOCAL/addons"
+    [ -d "$ODOO_ROOT/addons" ] && ADDONS_PATH="$ADDONS_PATH,$ODOO_ROOT/addons"
+    ADDON_DIR="$LOCAL/addons/cliniko_crm_migration"
+}
+
+# Odoo's own Python requirements (pins known to work on Python 3.11) and ours, from PyPI.
+install_python_deps() {
+    local requirements=("$@")
+    if ! "$PYTHON" -c 'import odoo.cli.server' >/dev/null 2>&1; then
+        say "installing Odoo 19's Python requirements"
+        "$PYTHON" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements-odoo19.txt" ||
+            die "could not install Odoo's Python requirements"
+    fi
+    "$PYTHON" -m pip install -q --disable-pip-version-check "${requirements[@]/#/-r}" >/dev/null ||
+        die "could not install ${requirements[*]}"
+}
+
+# Use the PostgreSQL server the environment points at (PGHOST, PGPORT, PGUSER...) when one
+# answers; otherwise start a private cluster (never as root: as the postgres user then).
+PG_STARTED=""
+ensure_postgres() {
+    if [ -n "${PGHOST:-}${PGPORT:-}${PGUSER:-}" ] && psql -d postgres -Atqc 'select 1' >/dev/null 2>&1; then
+        say "using the PostgreSQL server at ${PGHOST:-default socket}:${PGPORT:-5432}"
+        return
+    fi
+    local bindir
+    bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$bindir" ] && [ -x "$bindir/initdb" ] || bindir=$(dirname "$(command -v initdb 2>/dev/null)")
+    [ -x "$bindir/initdb" ] && [ -x "$bindir/pg_ctl" ] ||
+        die "PostgreSQL is missing: no server answers and no initdb/pg_ctl to start one
+       (install Debian's postgresql package, or set PGHOST/PGPORT/PGUSER to a running server)."
+    PG_DIR="${CLINIKO_PG_DIR:-/tmp/cliniko_crm_migration-pg-$(id -u)-$(echo "$ROOT" | cksum | cut -d' ' -f1)}"
+    PG_PORT="${CLINIKO_PG_PORT:-5439}"
+    local as=()
+    if [ "$(id -u)" = 0 ]; then
+        id postgres >/dev/null 2>&1 || die "running as root and there is no postgres user to run PostgreSQL"
+        as=(runuser -u postgres --)
+    fi
+    if [ ! -f "$PG_DIR/data/PG_VERSION" ]; then
+        say "creating a private PostgreSQL cluster in $PG_DIR"
+        mkdir -p "$PG_DIR"
+        [ ${#as[@]} -gt 0 ] && chown postgres "$PG_DIR"
+        "${as[@]}" "$bindir/initdb" -D "$PG_DIR/data" -U odoo --auth=trust -E UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1 ||
+            die "initdb failed, see $PG_DIR/initdb.log"
+    fi
+    export PGHOST="$PG_DIR" PGPORT="$PG_PORT" PGUSER=odoo
+    unset PGPASSWORD
+    if ! "$bindir/pg_isready" -q -h "$PGHOST" -p "$PGPORT"; then
+        say "starting PostgreSQL on socket $PG_DIR, port $PG_PORT"
+        "${as[@]}" "$bindir/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+            -o "-k $PG_DIR -p $PG_PORT -c listen_addresses='' -c fsync=off -c full_page_writes=off" start >/dev/null ||
+            die "PostgreSQL did not start, see $PG_DIR/server.log"
+        PG_STARTED="${as[*]} $bindir/pg_ctl -D $PG_DIR/data -m fast stop"
+    fi
+    psql -d postgres -Atqc 'select 1' >/dev/null 2>&1 || die "PostgreSQL at $PG_DIR does not accept connections"
+}
+
+stop_postgres() {
+    if [ -n "$PG_STARTED" ]; then
+        say "stopping the private PostgreSQL cluster"
+        $PG_STARTED >/dev/null 2>&1 || true
+        PG_STARTED=""
+    fi
+}
+
+odoo() { "${ODOO_BIN[@]}" --addons-path="$ADDONS_PATH" "$@"; }

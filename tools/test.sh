@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Run the whole test suite: the addon installed in a fresh database of a real Odoo 19 on a real
+# PostgreSQL, tests run by pytest with pytest-odoo (HTTP server and browser tests included),
+# talking to the Cliniko sandbox over real HTTP. Extra arguments go to pytest (e.g. -k rollback).
+# It leaves nothing running: the database is dropped and a private PostgreSQL is stopped.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+find_odoo
+install_python_deps requirements-test.txt
+
+# Odoo silently SKIPS browser tests without Chromium or websocket-client: refuse instead.
+CHROME=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
+[ -n "$CHROME" ] || die "Chromium is missing (Odoo would skip the browser tests): apt-get install chromium"
+"$PYTHON" -c 'import websocket' 2>/dev/null ||
+    die "the Python package websocket-client is missing (Odoo would skip the browser tests)"
+
+DB="cliniko_test_$$"
+DATA_DIR="$LOCAL/test-data-$$"
+cleanup() {
+    dropdb --if-exists "$DB" >/dev/null 2>&1 || true
+    rm -rf "$DATA_DIR"
+    stop_postgres
+}
+trap cleanup EXIT
+ensure_postgres
+
+say "installing cliniko_crm_migration into a fresh database $DB"
+odoo -d "$DB" -i cliniko_crm_migration --data-dir="$DATA_DIR" --stop-after-init --http-interface=127.0.0.1 \
+    --log-level=warn --http-port=0 >"$LOCAL/install.log" 2>&1 ||
+    { tail -n 40 "$LOCAL/install.log" >&2; die "installing the addon failed (log: .local/install.log)"; }
+
+say "running the tests"
+cd "$ADDON_DIR"
+"$PYTHON" -m pytest -p no:cacheprovider \
+    --odoo-database="$DB" --odoo-addons-path="$ADDONS_PATH" --odoo-http \
+    --odoo-extra "data-dir=$DATA_DIR" --odoo-extra http-interface=127.0.0.1 --odoo-log-level=warn \
+    "$ADDON_DIR/tests" "$@"
