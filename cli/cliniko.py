@@ -1,6 +1,7 @@
 """Headless Cliniko migration commands, for scripts and CI.
 
-    odoo-bin --addons-path=PATHS cliniko migrate -d DB [-c CONFIG] --api-key KEY --base-url URL --json
+    odoo-bin --addons-path=PATHS cliniko migrate -d DB [-c CONFIG]
+             --api-key KEY --base-url URL --json
     odoo-bin --addons-path=PATHS cliniko rollback -d DB --run RUN_ID --json
 
 With --json the last line of standard output is one JSON object (the run's summary). The exit
@@ -29,8 +30,9 @@ class Cliniko(Command):
 
     def run(self, args):
         parser = argparse.ArgumentParser(
-            prog=self.prog, description=self.__doc__,
-            epilog="Odoo options (-d DB, -c CONFIG, --db_host ...) are accepted after the subcommand.",
+            prog=self.prog,
+            description=self.__doc__,
+            epilog="Odoo options (-d DB, -c CONFIG, --db_host ...) follow the subcommand.",
         )
         commands = parser.add_subparsers(dest="command", required=True)
         migrate = commands.add_parser("migrate", help="run a full migration")

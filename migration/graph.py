@@ -18,9 +18,7 @@ class Resource:
     list_filters: tuple = ()
 
 
-GRAPH = (
-    Resource("patients", "Patients", list_filters=("archived_at:*",)),
-)
+GRAPH = (Resource("patients", "Patients", list_filters=("archived_at:*",)),)
 
 _BY_NAME = {resource.name: resource for resource in GRAPH}
 

@@ -27,8 +27,18 @@ class MappingError(Exception):
 class Item:
     """One Cliniko record on its way through the importer, and what became of it."""
 
-    __slots__ = ("record", "cliniko_id", "ref", "action", "message", "values", "audits",
-                 "main", "updated_at", "ref_previous")
+    __slots__ = (
+        "record",
+        "cliniko_id",
+        "ref",
+        "action",
+        "message",
+        "values",
+        "audits",
+        "main",
+        "updated_at",
+        "ref_previous",
+    )
 
     def __init__(self, record):
         self.record = record
@@ -172,8 +182,10 @@ class Importer:
         audit_values = []
         for item in items:
             for action, record, message, previous in item.audits:
-                if action == "update" and record == item.main and item.cliniko_id in previous_refs:
-                    previous = dict(previous or {}, __ref__=previous_refs[item.cliniko_id])
+                ref_previous = previous_refs.get(item.cliniko_id)
+                if action == "update" and record == item.main and ref_previous:
+                    # the binding changed too: the rollback of this line puts it back
+                    previous = dict(previous or {}, __ref__=ref_previous)  # noqa: PLW2901
                 audit_values.append(self._audit_values(item, action, record, message, previous))
             if not item.audits:
                 audit_values.append(self._audit_values(item, item.action, item.main, "", None))
@@ -218,8 +230,9 @@ def restore_values(record, values):
         if field is None:
             continue
         if field.type in ("one2many", "many2many"):
-            value = [(6, 0, value or [])]
-        result[name] = value
+            result[name] = [(6, 0, value or [])]
+        else:
+            result[name] = value
     return result
 
 

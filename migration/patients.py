@@ -45,7 +45,9 @@ def map_patient(record, region=None):
         primary = primary or number
 
     notes = text(record.get("notes"))
-    street2 = ", ".join(filter(None, [text(record.get("address_2")), text(record.get("address_3"))]))
+    street2 = ", ".join(
+        filter(None, [text(record.get("address_2")), text(record.get("address_3"))])
+    )
     active = not record.get("archived_at")
     common = {
         "cliniko_date_of_birth": parse_date(record.get("date_of_birth")),
@@ -125,10 +127,10 @@ class PatientImporter(Importer):
         leads = Lead.create(
             [
                 dict(item.values["lead"], partner_id=partner.id)
-                for item, partner in zip(items, partners)
+                for item, partner in zip(items, partners, strict=True)
             ]
         )
-        for item, partner, lead in zip(items, partners, leads):
+        for item, partner, lead in zip(items, partners, leads, strict=True):
             item.main = partner
             item.audit("create", partner)
             item.audit("create", lead)

@@ -20,6 +20,7 @@ import logging
 import threading
 
 from odoo import fields
+from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
 
 from ..cliniko_api import ClinikoError
@@ -69,7 +70,8 @@ class MigrationRunner:
             self._prepare()
             for resource in graph.load_order(run._selected_resources()):
                 self._import_resource(resource)
-        except ClinikoError as error:
+        except (ClinikoError, UserError, ValueError) as error:
+            # Cliniko refused or is unreachable, or the connection is incomplete: plain words.
             self._fail(str(error))
         except Exception as error:
             if in_test_mode():
@@ -96,7 +98,9 @@ class MigrationRunner:
         self._counter(resource.name)
         params = [("q[]", condition) for condition in resource.list_filters]
         params.append(("sort", "created_at:asc"))
-        for page in self.client.iter_pages("/" + resource.name, params=params, per_page=self.page_size):
+        for page in self.client.iter_pages(
+            "/" + resource.name, params=params, per_page=self.page_size
+        ):
             importer.import_page(page.get(resource.name) or [])
             self._checkpoint()
 
@@ -164,7 +168,9 @@ class MigrationRunner:
                 self._states[key] = self.env["res.country.state"].search(
                     [
                         ("country_id", "=", country_record.id),
-                        "|", ("code", "=ilike", state), ("name", "=ilike", state),
+                        "|",
+                        ("code", "=ilike", state),
+                        ("name", "=ilike", state),
                     ],
                     limit=1,
                 )
@@ -187,36 +193,61 @@ class MigrationRunner:
         run = self.run
         if run.state == "rolled_back":
             return run
-        lines = self.env["cliniko.audit.log"].sudo().search(
-            [("run_id", "=", run.id), ("is_rollback", "=", False),
-             ("action", "in", ("create", "update"))],
-            order="id desc",
+        lines = (
+            self.env["cliniko.audit.log"]
+            .sudo()
+            .search(
+                [
+                    ("run_id", "=", run.id),
+                    ("is_rollback", "=", False),
+                    ("action", "in", ("create", "update")),
+                ],
+                order="id desc",
+            )
         )
         Ref = self.env["cliniko.external.ref"].sudo()
         audit = []
         for line in lines:
             record = self.env[line.res_model].browse(line.res_id).exists()
-            values = {"resource": line.resource, "cliniko_id": line.cliniko_id,
-                      "res_model": line.res_model, "res_id": line.res_id, "is_rollback": True}
+            values = {
+                "resource": line.resource,
+                "cliniko_id": line.cliniko_id,
+                "res_model": line.res_model,
+                "res_id": line.res_id,
+                "is_rollback": True,
+            }
             try:
                 with self.env.cr.savepoint():
                     if line.action == "create":
-                        Ref.search([("connection_id", "=", self.connection.id),
-                                    ("res_model", "=", line.res_model),
-                                    ("res_id", "=", line.res_id)]).unlink()
+                        Ref.search(
+                            [
+                                ("connection_id", "=", self.connection.id),
+                                ("res_model", "=", line.res_model),
+                                ("res_id", "=", line.res_id),
+                            ]
+                        ).unlink()
                         if record:
                             record.unlink()
-                        values.update(action="delete", message="rollback: removed what the run created")
+                        values.update(
+                            action="delete", message="rollback: removed what the run created"
+                        )
                     else:
                         previous = line.previous_values or {}
                         if record:
                             record.write(restore_values(record, previous.get("values") or {}))
                         if previous.get("__ref__"):
-                            Ref.search([("connection_id", "=", self.connection.id),
-                                        ("resource", "=", line.resource),
-                                        ("cliniko_id", "=", line.cliniko_id)]).write(previous["__ref__"])
-                        values.update(action="update", message="rollback: restored previous values",
-                                      previous_values=False)
+                            Ref.search(
+                                [
+                                    ("connection_id", "=", self.connection.id),
+                                    ("resource", "=", line.resource),
+                                    ("cliniko_id", "=", line.cliniko_id),
+                                ]
+                            ).write(previous["__ref__"])
+                        values.update(
+                            action="update",
+                            message="rollback: restored previous values",
+                            previous_values=False,
+                        )
                     self.env.flush_all()
             except Exception as error:  # noqa: BLE001 - listed in the audit, the rest goes on
                 self.env.invalidate_all()

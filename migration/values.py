@@ -4,7 +4,7 @@ Nothing here imports Odoo, so the rules can be read and tested on their own.
 """
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import phonenumbers
 
@@ -37,7 +37,7 @@ def parse_datetime(value):
         return None
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if parsed.tzinfo:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed
 
 

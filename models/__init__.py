@@ -1,7 +1,9 @@
-from . import cliniko_connection
-from . import cliniko_migration_run
-from . import cliniko_external_ref
-from . import cliniko_audit_log
-from . import res_partner
-from . import crm_lead
-from . import crm_stage
+from . import (
+    cliniko_audit_log,
+    cliniko_connection,
+    cliniko_external_ref,
+    cliniko_migration_run,
+    crm_lead,
+    crm_stage,
+    res_partner,
+)

@@ -22,9 +22,7 @@ class ClinikoAuditLog(models.Model):
     _order = "id desc"
     _log_access = True
 
-    run_id = fields.Many2one(
-        "cliniko.migration.run", required=True, ondelete="cascade", index=True
-    )
+    run_id = fields.Many2one("cliniko.migration.run", required=True, ondelete="cascade", index=True)
     connection_id = fields.Many2one(related="run_id.connection_id", store=True)
     company_id = fields.Many2one(related="run_id.company_id", store=True)
     action = fields.Selection(ACTIONS, required=True, index=True)

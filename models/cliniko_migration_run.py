@@ -41,7 +41,7 @@ class ClinikoMigrationRun(models.Model):
     resources = fields.Char(
         string="Selected Resources",
         help="Comma-separated Cliniko resources to migrate (with what they depend on); "
-        "empty means all."
+        "empty means all.",
     )
     started_at = fields.Datetime(readonly=True, copy=False)
     finished_at = fields.Datetime(readonly=True, copy=False)
@@ -59,7 +59,9 @@ class ClinikoMigrationRun(models.Model):
         types = dict(self._fields["run_type"].selection)
         for run in self:
             run.display_name = "%s #%s (%s)" % (
-                run.connection_id.name or "", run.id or "", types.get(run.run_type, "")
+                run.connection_id.name or "",
+                run.id or "",
+                types.get(run.run_type, ""),
             )
 
     def _compute_audit_count(self):
@@ -127,9 +129,7 @@ class ClinikoMigrationRunResource(models.Model):
     _description = "Cliniko Migration Run Counters"
     _order = "sequence, id"
 
-    run_id = fields.Many2one(
-        "cliniko.migration.run", required=True, ondelete="cascade", index=True
-    )
+    run_id = fields.Many2one("cliniko.migration.run", required=True, ondelete="cascade", index=True)
     resource = fields.Char(required=True)
     label = fields.Char(compute="_compute_label")
     sequence = fields.Integer()

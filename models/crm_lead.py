@@ -16,7 +16,10 @@ class CrmLead(models.Model):
         LEAD_KINDS, string="Cliniko Record", index="btree_not_null", copy=False, readonly=True
     )
     cliniko_connection_id = fields.Many2one(
-        "cliniko.connection", string="Cliniko Connection", copy=False, readonly=True,
+        "cliniko.connection",
+        string="Cliniko Connection",
+        copy=False,
+        readonly=True,
         index="btree_not_null",
     )
     cliniko_patient_id = fields.Char(

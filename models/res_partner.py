@@ -1,4 +1,4 @@
-"""Cliniko identity on contacts: the patient (or practitioner, or third party) a partner came from."""
+"""Cliniko identity on contacts: the patient a partner came from."""
 
 from odoo import fields, models
 
@@ -10,9 +10,5 @@ class ResPartner(models.Model):
         string="Cliniko Patient ID", index="btree_not_null", copy=False, readonly=True
     )
     cliniko_date_of_birth = fields.Date(string="Date of Birth")
-    cliniko_created_at = fields.Datetime(
-        string="Created in Cliniko", copy=False, readonly=True
-    )
-    cliniko_updated_at = fields.Datetime(
-        string="Updated in Cliniko", copy=False, readonly=True
-    )
+    cliniko_created_at = fields.Datetime(string="Created in Cliniko", copy=False, readonly=True)
+    cliniko_updated_at = fields.Datetime(string="Updated in Cliniko", copy=False, readonly=True)

@@ -4,7 +4,8 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOCAL="$ROOT/.local"
-PYTHON=${PYTHON:-python3}
+# The real interpreter, not a version-manager shim, so signals reach the processes we start.
+PYTHON=${PYTHON:-$(python3 -c "import sys; print(sys.executable)")}
 mkdir -p "$LOCAL"
 
 die() { echo "error: $*" >&2; exit 1; }

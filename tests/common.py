@@ -1,0 +1,58 @@
+"""Shared set-up: a Cliniko sandbox over real HTTP and a connection pointing at it."""
+
+from odoo.tests import TransactionCase
+
+from ..tools.cliniko_sandbox import ClinikoSandbox
+
+
+class ClinikoSandboxCase(TransactionCase):
+    """A TransactionCase with a started sandbox (``cls.sandbox``) and ``cls.connection``."""
+
+    sandbox_options = {"seed": 1, "patients": 12}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sandbox = ClinikoSandbox(**cls.sandbox_options).start()
+        cls.addClassCleanup(cls.sandbox.stop)
+        cls.connection = cls.env["cliniko.connection"].create(
+            {
+                "name": "Sandbox clinic",
+                "api_key": cls.sandbox.api_key,
+                "base_url": cls.sandbox.base_url,
+                "contact_email": "tests@example.com",
+            }
+        )
+
+    def migrate(self, connection=None, **values):
+        run = self.env["cliniko.migration.run"].create(
+            dict({"connection_id": (connection or self.connection).id}, **values)
+        )
+        run.action_start()
+        return run
+
+    def patients_in_cliniko(self):
+        """The sandbox's patients as the API serves them (id -> record)."""
+        return self.sandbox.clinic.resources["patients"]
+
+    def migrated_partners(self):
+        return (
+            self.env["res.partner"]
+            .with_context(active_test=False)
+            .search([("cliniko_patient_id", "!=", False)])
+        )
+
+    def patient_leads(self):
+        return (
+            self.env["crm.lead"]
+            .with_context(active_test=False)
+            .search([("cliniko_lead_kind", "=", "patient")])
+        )
+
+    def assertCountersAddUp(self, run):
+        for line in run.resource_ids:
+            self.assertEqual(
+                line.fetched,
+                line.created + line.updated + line.skipped + line.failed,
+                "counters of %s do not add up" % line.resource,
+            )

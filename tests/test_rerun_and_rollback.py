@@ -1,0 +1,105 @@
+"""Re-running a migration updates instead of duplicating; rolling a run back undoes it."""
+
+from .common import ClinikoSandboxCase
+
+TOUCHED_MODELS = ("res.partner", "crm.lead", "cliniko.external.ref")
+
+
+class TestRerunAndRollback(ClinikoSandboxCase):
+    def row_counts(self):
+        return {
+            model: self.env[model].with_context(active_test=False).search_count([])
+            for model in TOUCHED_MODELS
+        }
+
+    def some_patient_id(self):
+        return next(
+            pid
+            for pid, p in sorted(self.sandbox.clinic.resources["patients"].items())
+            if not p.get("deleted_at")
+            and not p.get("merged_at")
+            and not p.get("archived_at")
+            and (p.get("last_name") or "").strip()
+        )
+
+    def partner_of(self, patient_id):
+        return self.migrated_partners().filtered(lambda p: p.cliniko_patient_id == patient_id)
+
+    def test_running_again_creates_no_duplicates(self):
+        first = self.migrate()
+        counts = self.row_counts()
+        second = self.migrate()
+        self.assertEqual(second.state, "done")
+        self.assertEqual(self.row_counts(), counts)
+        summary = second.summary()["resources"]["patients"]
+        self.assertEqual(summary["created"], 0)
+        self.assertEqual(summary["updated"], 0)
+        self.assertEqual(summary["skipped"], summary["fetched"])
+        self.assertEqual(summary["fetched"], first.summary()["resources"]["patients"]["fetched"])
+        self.assertCountersAddUp(second)
+
+    def test_a_patient_changed_in_cliniko_is_updated_with_its_previous_values_audited(self):
+        self.migrate()
+        pid = self.some_patient_id()
+        old_city = self.partner_of(pid).city
+        self.sandbox.clinic.tick(60)
+        self.sandbox.clinic.update("patients", pid, city="Ballarat")
+        run = self.migrate()
+        summary = run.summary()["resources"]["patients"]
+        self.assertEqual(summary["updated"], 1)
+        self.assertEqual(summary["created"], 0)
+        self.assertEqual(self.partner_of(pid).city, "Ballarat")
+        line = run.audit_ids.filtered(
+            lambda a: a.action == "update" and a.res_model == "res.partner"
+        )
+        self.assertEqual(line.cliniko_id, pid)
+        previous = line.previous_values["values"]
+        self.assertEqual(previous["city"], old_city or False)
+        self.assertIn("cliniko_updated_at", previous)
+        self.assertEqual(set(previous), {"city", "cliniko_updated_at"})
+
+    def test_rollback_removes_exactly_what_the_run_created(self):
+        before = self.row_counts()
+        unrelated = self.env["res.partner"].create({"name": "Walk-in, not from Cliniko"})
+        before["res.partner"] += 1
+        run = self.migrate()
+        self.assertGreater(self.row_counts()["res.partner"], before["res.partner"])
+        run.action_rollback()
+        self.assertEqual(run.state, "rolled_back")
+        self.assertEqual(self.row_counts(), before)
+        self.assertTrue(unrelated.exists())
+        self.assertTrue(run.audit_ids.filtered(lambda a: a.is_rollback and a.action == "delete"))
+
+    def test_rollback_of_an_update_restores_the_previous_values(self):
+        self.migrate()
+        pid = self.some_patient_id()
+        partner = self.partner_of(pid)
+        old = {"city": partner.city, "cliniko_updated_at": partner.cliniko_updated_at}
+        ref = self.env["cliniko.external.ref"].search([("cliniko_id", "=", pid)])
+        old_ref_updated_at = ref.source_updated_at
+        self.sandbox.clinic.tick(60)
+        self.sandbox.clinic.update("patients", pid, city="Geelong")
+        update_run = self.migrate()
+        self.assertEqual(partner.city, "Geelong")
+        counts = self.row_counts()
+        update_run.action_rollback()
+        self.assertEqual(partner.city, old["city"])
+        self.assertEqual(partner.cliniko_updated_at, old["cliniko_updated_at"])
+        self.assertEqual(ref.source_updated_at, old_ref_updated_at)
+        self.assertEqual(self.row_counts(), counts)
+
+    def test_rolling_back_twice_is_harmless(self):
+        before = self.row_counts()
+        run = self.migrate()
+        run.action_rollback()
+        lines = len(run.audit_ids)
+        run.action_rollback()
+        self.assertEqual(len(run.audit_ids), lines)
+        self.assertEqual(self.row_counts(), before)
+
+    def test_after_a_rollback_a_new_run_migrates_everything_again(self):
+        first = self.migrate()
+        created = first.summary()["resources"]["patients"]["created"]
+        first.action_rollback()
+        again = self.migrate()
+        self.assertEqual(again.summary()["resources"]["patients"]["created"], created)
