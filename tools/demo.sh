@@ -27,7 +27,7 @@ trap 'exit 130' INT TERM
 ensure_postgres
 
 say "creating database $DB with cliniko_crm_migration installed"
-dropdb --if-exists "$DB" >/dev/null
+dropdb --if-exists "$DB" >/dev/null 2>&1
 rm -rf "$DATA_DIR/filestore/$DB"
 odoo -d "$DB" -i cliniko_crm_migration --data-dir="$DATA_DIR" --stop-after-init --http-interface=127.0.0.1 \
     --log-level=warn >"$LOCAL/demo-install.log" 2>&1 ||

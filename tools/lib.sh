@@ -41,10 +41,10 @@ install_python_deps() {
     local requirements=("$@")
     if ! "$PYTHON" -c 'import odoo.cli.server' >/dev/null 2>&1; then
         say "installing Odoo 19's Python requirements"
-        "$PYTHON" -m pip install -q --disable-pip-version-check -r "$ROOT/requirements-odoo19.txt" ||
+        "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r "$ROOT/requirements-odoo19.txt" ||
             die "could not install Odoo's Python requirements"
     fi
-    "$PYTHON" -m pip install -q --disable-pip-version-check "${requirements[@]/#/-r}" >/dev/null ||
+    "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore "${requirements[@]/#/-r}" >/dev/null ||
         die "could not install ${requirements[*]}"
 }
 
