@@ -2,6 +2,7 @@
 
 This graph is the single source of the order of work: the load order is a topological sort
 of it, the rollback order is that sort reversed, and the run's progress lines follow it.
+Each resource names the module of ``migration/`` that holds its importer.
 """
 
 from dataclasses import dataclass
@@ -13,12 +14,100 @@ class Resource:
 
     name: str
     label: str
+    module: str
     depends: tuple = ()
-    # Extra q[] filters the full read sends, e.g. to include archived rows.
+    # Extra q[] filters the full read sends, e.g. to include archived or cancelled rows.
     list_filters: tuple = ()
+    # Not loaded while a Cliniko practitioner has no decision recorded on the run.
+    needs_practitioner_decisions: bool = False
 
 
-GRAPH = (Resource("patients", "Patients", list_filters=("archived_at:*",)),)
+_ARCHIVED = ("archived_at:*",)
+_REFERENCE = ("businesses", "practitioners", "appointment_types")
+
+GRAPH = (
+    # Reference data: who, where, what.
+    Resource("businesses", "Locations", "reference", list_filters=_ARCHIVED),
+    Resource("practitioners", "Practitioners", "practitioners"),
+    Resource("appointment_types", "Appointment types", "reference", list_filters=_ARCHIVED),
+    Resource("billable_items", "Billable items", "products", list_filters=_ARCHIVED),
+    Resource("products", "Products", "products", list_filters=_ARCHIVED),
+    Resource("contacts", "Contacts", "contacts", list_filters=_ARCHIVED),
+    # People.
+    Resource(
+        "patients",
+        "Patients",
+        "patients",
+        depends=("businesses", "contacts"),
+        list_filters=_ARCHIVED,
+    ),
+    # Visits.
+    Resource(
+        "individual_appointments",
+        "Appointments",
+        "appointments",
+        depends=("patients", *_REFERENCE),
+        list_filters=("archived_at:*", "cancelled_at:*"),
+        needs_practitioner_decisions=True,
+    ),
+    Resource(
+        "group_appointments",
+        "Group appointments",
+        "appointments",
+        depends=_REFERENCE,
+        list_filters=_ARCHIVED,
+        needs_practitioner_decisions=True,
+    ),
+    Resource(
+        "attendees",
+        "Group attendances",
+        "appointments",
+        depends=("patients", "group_appointments"),
+        list_filters=("archived_at:*", "cancelled_at:*"),
+        needs_practitioner_decisions=True,
+    ),
+    # History on the patient's lead.
+    Resource(
+        "treatment_notes",
+        "Treatment notes",
+        "history",
+        depends=("patients", "practitioners", "individual_appointments", "attendees"),
+        list_filters=_ARCHIVED,
+    ),
+    Resource(
+        "communications", "Messages", "history", depends=("patients",), list_filters=_ARCHIVED
+    ),
+    Resource(
+        "patient_forms", "Patient forms", "history", depends=("patients",), list_filters=_ARCHIVED
+    ),
+    Resource(
+        "patient_attachments", "Files", "attachments", depends=("patients",), list_filters=_ARCHIVED
+    ),
+    Resource("medical_alerts", "Medical alerts", "patient_details", depends=("patients",)),
+    Resource(
+        "patient_cases",
+        "Patient cases",
+        "patient_details",
+        depends=("patients", "contacts"),
+        list_filters=_ARCHIVED,
+    ),
+    Resource(
+        "referral_sources", "Referral sources", "patient_details", depends=("patients", "contacts")
+    ),
+    # Money.
+    Resource(
+        "invoices",
+        "Invoices",
+        "invoices",
+        depends=("patients", "individual_appointments", "attendees", "practitioners", "businesses"),
+    ),
+    Resource(
+        "invoice_items",
+        "Invoice items",
+        "invoices",
+        depends=("invoices", "billable_items", "products"),
+    ),
+)
 
 _BY_NAME = {resource.name: resource for resource in GRAPH}
 
@@ -43,9 +132,9 @@ def load_order(selected=None):
         if resource.name in done:
             return
         if resource.name in path:
-            raise ValueError("dependency cycle: %s" % " -> ".join(path + (resource.name,)))
+            raise ValueError("dependency cycle: %s" % " -> ".join((*path, resource.name)))
         for dependency in resource.depends:
-            visit(_BY_NAME[dependency], path + (resource.name,))
+            visit(_BY_NAME[dependency], (*path, resource.name))
         done.add(resource.name)
         if resource.name in wanted:
             ordered.append(resource)

@@ -15,6 +15,7 @@ import logging
 
 from odoo import fields
 
+from . import graph
 from .values import parse_datetime
 
 _logger = logging.getLogger(__name__)
@@ -22,6 +23,10 @@ _logger = logging.getLogger(__name__)
 
 class MappingError(Exception):
     """A Cliniko record that cannot be migrated; the message says why."""
+
+
+class RunBlocked(Exception):
+    """The run cannot go on until the admin decides something; it pauses, resumable."""
 
 
 class Item:
@@ -75,6 +80,29 @@ class Importer:
         self.run = runner.run
 
     # -- hooks -------------------------------------------------------------------------------
+    @property
+    def graph_resource(self):
+        return graph.get(self.resource)
+
+    def list_params(self):
+        """The q[] filters and sort of the full read of this resource."""
+        params = [("q[]", condition) for condition in self.graph_resource.list_filters]
+        params.append(("sort", "created_at:asc"))
+        return params
+
+    def pages(self):
+        """Yield the records of each Cliniko page of this resource, oldest first."""
+        for page in self.runner.client.iter_pages(
+            "/" + self.resource, params=self.list_params(), per_page=self.runner.page_size
+        ):
+            yield page.get(self.resource) or []
+
+    def before_resource(self):
+        """Once, before the first page (e.g. read small lookup lists)."""
+
+    def after_resource(self):
+        """Once, after the last page (e.g. summaries over what was written)."""
+
     def skip_reason(self, record):
         """A reason not to migrate this record at all, or None."""
         if record.get("deleted_at"):

@@ -16,6 +16,7 @@ Rolling back walks the run's audit lines newest first: what the run created is r
 what it updated gets its previous values back, and each step is itself audited.
 """
 
+import importlib
 import logging
 import threading
 
@@ -27,14 +28,28 @@ from ..cliniko_api import ClinikoError
 from . import graph
 from .binder import Binder
 from .context import silent_env
-from .importer import restore_values
-from .patients import PatientImporter
+from .importer import Importer, RunBlocked, restore_values
 
 _logger = logging.getLogger(__name__)
 
-IMPORTERS = {
-    "patients": PatientImporter,
-}
+
+def importer_class(resource):
+    """The Importer subclass for a graph resource (from ``migration/<resource.module>.py``),
+    or None while that importer is not written."""
+    try:
+        module = importlib.import_module("%s.%s" % (__package__, resource.module))
+    except ModuleNotFoundError as error:
+        if error.name != "%s.%s" % (__package__, resource.module):
+            raise
+        return None
+    for value in vars(module).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, Importer)
+            and value.resource == resource.name
+        ):
+            return value
+    return None
 
 
 def in_test_mode():
@@ -54,6 +69,7 @@ class MigrationRunner:
         self._countries = {}
         self._states = {}
         self._counters = {}
+        self._lookups = {}
 
     @property
     def client(self):
@@ -70,6 +86,10 @@ class MigrationRunner:
             self._prepare()
             for resource in graph.load_order(run._selected_resources()):
                 self._import_resource(resource)
+        except RunBlocked as blocked:
+            # Waiting for the admin (e.g. practitioner decisions): resumable, not a failure.
+            run.write({"state": "blocked", "error_message": str(blocked)})
+            run._log("Run paused: %s" % blocked)
         except (ClinikoError, UserError, ValueError) as error:
             # Cliniko refused or is unreachable, or the connection is incomplete: plain words.
             self._fail(str(error))
@@ -94,15 +114,29 @@ class MigrationRunner:
         self.region = country.code if country else None
 
     def _import_resource(self, resource):
-        importer = IMPORTERS[resource.name](self)
-        self._counter(resource.name)
-        params = [("q[]", condition) for condition in resource.list_filters]
-        params.append(("sort", "created_at:asc"))
-        for page in self.client.iter_pages(
-            "/" + resource.name, params=params, per_page=self.page_size
-        ):
-            importer.import_page(page.get(resource.name) or [])
+        cls = importer_class(resource)
+        if cls is None:
+            self.run._log("%s: no importer yet, not migrated" % resource.label)
+            return
+        counter = self._counter(resource.name)
+        if counter.done:
+            return  # finished before the run was paused
+        if resource.needs_practitioner_decisions:
+            undecided = self.run._cliniko_undecided_practitioners()
+            if undecided:
+                raise RunBlocked(
+                    "%s practitioner(s) have no Odoo user and no decision: %s. Decide for each "
+                    "(map to a user, create a placeholder user, or leave unassigned), then "
+                    "start the run again." % (len(undecided), ", ".join(undecided.mapped("name")))
+                )
+        importer = cls(self)
+        importer.before_resource()
+        for records in importer.pages():
+            importer.import_page(records)
             self._checkpoint()
+        importer.after_resource()
+        counter.done = True
+        self._checkpoint()
 
     def _fail(self, message):
         self.run.write(
@@ -119,6 +153,29 @@ class MigrationRunner:
             self.env.cr.commit()
 
     # -- services for importers --------------------------------------------------------------
+    def records(self, resource, cliniko_ids):
+        """``{cliniko_id: Odoo record}`` for Cliniko ids already migrated (others are absent)."""
+        refs = self.binder.to_internal(resource, cliniko_ids)
+        by_model = {}
+        for ref in refs.values():
+            by_model.setdefault(ref.res_model, []).append(ref)
+        result = {}
+        for model, model_refs in by_model.items():
+            existing = set(self.env[model].browse([ref.res_id for ref in model_refs]).exists().ids)
+            for ref in model_refs:
+                if ref.res_id in existing:
+                    result[ref.cliniko_id] = self.env[model].browse(ref.res_id)
+        return result
+
+    def fetch_all(self, path, params=None):
+        """Every record of a small Cliniko list (taxes, users...), read once per run."""
+        key = (path, repr(params))
+        if key not in self._lookups:
+            self._lookups[key] = list(
+                self.client.iter_records(path, params=params, per_page=self.page_size)
+            )
+        return self._lookups[key]
+
     def audit(self, values_list):
         if values_list:
             for values in values_list:
@@ -193,7 +250,7 @@ class MigrationRunner:
         run = self.run
         if run.state == "rolled_back":
             return run
-        lines = (
+        found = (
             self.env["cliniko.audit.log"]
             .sudo()
             .search(
@@ -205,6 +262,9 @@ class MigrationRunner:
                 order="id desc",
             )
         )
+        # The graph reversed gives the order (dependents first); newest first within a resource.
+        rank = {resource.name: index for index, resource in enumerate(graph.rollback_order())}
+        lines = found.sorted(lambda line: (rank.get(line.resource, -1), -line.id))
         Ref = self.env["cliniko.external.ref"].sudo()
         audit = []
         for line in lines:

@@ -7,3 +7,6 @@ from . import (
     crm_stage,
     res_partner,
 )
+from . import cliniko_practitioner_decision
+from . import cliniko_location
+from . import cliniko_appointment_type

@@ -16,6 +16,7 @@ from ..migration.runner import MigrationRunner
 STATES = [
     ("draft", "Draft"),
     ("running", "Running"),
+    ("blocked", "Needs Decisions"),
     ("done", "Done"),
     ("failed", "Failed"),
     ("rolled_back", "Rolled Back"),
@@ -51,6 +52,9 @@ class ClinikoMigrationRun(models.Model):
     )
     audit_ids = fields.One2many("cliniko.audit.log", "run_id", string="Audit Log", readonly=True)
     audit_count = fields.Integer(compute="_compute_audit_count")
+    practitioner_decision_ids = fields.One2many(
+        "cliniko.practitioner.decision", "run_id", string="Practitioners"
+    )
     log = fields.Text(readonly=True, copy=False)
     error_message = fields.Text(readonly=True, copy=False)
 
@@ -73,6 +77,11 @@ class ClinikoMigrationRun(models.Model):
         for run in self:
             run.audit_count = counts.get(run, 0)
 
+    def _cliniko_undecided_practitioners(self):
+        """Practitioner decisions of this run still waiting for the admin."""
+        self.ensure_one()
+        return self.practitioner_decision_ids.filtered(lambda decision: not decision.decision)
+
     def _selected_resources(self):
         self.ensure_one()
         return [name.strip() for name in (self.resources or "").split(",") if name.strip()]
@@ -85,8 +94,8 @@ class ClinikoMigrationRun(models.Model):
     # -- actions -----------------------------------------------------------------------------
     def action_start(self):
         for run in self:
-            if run.state != "draft":
-                raise UserError(self.env._("Only a draft run can be started."))
+            if run.state not in ("draft", "blocked"):
+                raise UserError(self.env._("Only a draft or paused run can be started."))
             MigrationRunner(run).execute()
         return True
 
@@ -138,6 +147,7 @@ class ClinikoMigrationRunResource(models.Model):
     updated = fields.Integer()
     skipped = fields.Integer()
     failed = fields.Integer()
+    done = fields.Boolean(help="Every page of this resource was migrated.")
 
     _run_resource_unique = models.Constraint(
         "UNIQUE(run_id, resource)", "One counter line per resource and run."

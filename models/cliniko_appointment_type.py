@@ -1,0 +1,30 @@
+"""A Cliniko appointment type: leads point to it so the pipeline can be grouped by type."""
+
+from odoo import fields, models
+
+
+class ClinikoAppointmentType(models.Model):
+    _name = "cliniko.appointment.type"
+    _description = "Clinic Appointment Type"
+    _order = "name, id"
+
+    name = fields.Char(required=True)
+    active = fields.Boolean(default=True)
+    connection_id = fields.Many2one("cliniko.connection", ondelete="cascade", index=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True
+    )
+    cliniko_id = fields.Char(string="Cliniko ID", index="btree_not_null", readonly=True)
+    category = fields.Char()
+    description = fields.Text()
+    duration_minutes = fields.Integer(string="Duration (minutes)")
+    color = fields.Char(help="Cliniko colour, #RRGGBB.")
+    max_attendees = fields.Integer(help="1 for individual appointments, more for groups.")
+    price = fields.Float(help="Price of the type's default billable item, when known.")
+    product_id = fields.Many2one("product.template", string="Default Product")
+    stage_id = fields.Many2one(
+        "crm.stage",
+        string="Stage",
+        help="When set, booked appointments of this type land in this stage instead of the "
+        "stage of their status.",
+    )
