@@ -13,6 +13,7 @@
         "security/cliniko_security.xml",
         "security/ir.model.access.csv",
         "data/crm_data.xml",
+        "data/partner_category_data.xml",
         "views/cliniko_connection_views.xml",
         "views/cliniko_migration_run_views.xml",
         "views/cliniko_external_ref_views.xml",
