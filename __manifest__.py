@@ -26,6 +26,8 @@
         "views/crm_lead_patient_details_views.xml",
         "views/cliniko_invoice_views.xml",
         "views/cliniko_menus.xml",
+        "views/cliniko_invoice_menus.xml",
+        "views/cliniko_reference_menus.xml",
     ],
     "installable": True,
     "application": False,

@@ -41,6 +41,12 @@ class Cliniko(Command):
         migrate.add_argument("--connection", type=int, help="id of an existing connection")
         migrate.add_argument("--contact-email", help="e-mail sent in the User-Agent")
         migrate.add_argument("--resources", help="comma-separated Cliniko resources (default all)")
+        migrate.add_argument(
+            "--unmatched-practitioners",
+            choices=("placeholder", "unassigned"),
+            help="what to do with practitioners that match no Odoo user by e-mail (without it "
+            "the run pauses before appointments until each has a decision)",
+        )
         rollback = commands.add_parser("rollback", help="roll a run back")
         rollback.add_argument("--run", type=int, required=True, dest="run_id")
         for sub in (migrate, rollback):
@@ -57,7 +63,7 @@ class Cliniko(Command):
                 parser.error("the addon cliniko_crm_migration is not installed in %s" % db_names[0])
             if options.command == "migrate":
                 run = self._migrate(env, options, parser)
-                ok = run.state == "done"
+                ok = run.state == "done"  # paused for decisions or failed: non-zero
             else:
                 run = env["cliniko.migration.run"].browse(options.run_id).exists()
                 if not run:
@@ -96,7 +102,12 @@ class Cliniko(Command):
         if options.contact_email:
             connection.contact_email = options.contact_email
         run = env["cliniko.migration.run"].create(
-            {"connection_id": connection.id, "run_type": "full", "resources": options.resources}
+            {
+                "connection_id": connection.id,
+                "run_type": "full",
+                "resources": options.resources,
+                "unmatched_practitioners": options.unmatched_practitioners or False,
+            }
         )
         run.action_start()
         return run

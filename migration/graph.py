@@ -23,15 +23,23 @@ class Resource:
 
 
 _ARCHIVED = ("archived_at:*",)
+_ARCHIVED_OR_DELETED = ("archived_at:*", "deleted_at:*")
 _REFERENCE = ("businesses", "practitioners", "appointment_types")
 
 GRAPH = (
     # Reference data: who, where, what.
     Resource("businesses", "Locations", "reference", list_filters=_ARCHIVED),
     Resource("practitioners", "Practitioners", "practitioners"),
-    Resource("appointment_types", "Appointment types", "reference", list_filters=_ARCHIVED),
     Resource("billable_items", "Billable items", "products", list_filters=_ARCHIVED),
     Resource("products", "Products", "products", list_filters=_ARCHIVED),
+    # A type is charged its default billable item (or product): those come first.
+    Resource(
+        "appointment_types",
+        "Appointment types",
+        "reference",
+        depends=("billable_items", "products"),
+        list_filters=_ARCHIVED,
+    ),
     Resource("contacts", "Contacts", "contacts", list_filters=_ARCHIVED),
     # People.
     Resource(
@@ -47,14 +55,16 @@ GRAPH = (
         "Appointments",
         "appointments",
         depends=("patients", *_REFERENCE),
-        list_filters=("archived_at:*", "cancelled_at:*"),
+        # deleted_at:* so deleted appointments are fetched and counted as skipped
+        list_filters=("archived_at:*", "cancelled_at:*", "deleted_at:*"),
         needs_practitioner_decisions=True,
     ),
     Resource(
         "group_appointments",
         "Group appointments",
         "appointments",
-        depends=_REFERENCE,
+        # patients: the session's calendar event invites every attendee
+        depends=("patients", *_REFERENCE),
         list_filters=_ARCHIVED,
         needs_practitioner_decisions=True,
     ),
@@ -72,10 +82,15 @@ GRAPH = (
         "Treatment notes",
         "history",
         depends=("patients", "practitioners", "individual_appointments", "attendees"),
-        list_filters=_ARCHIVED,
+        # deleted notes and messages are listed too, so they are counted (skipped)
+        list_filters=_ARCHIVED_OR_DELETED,
     ),
     Resource(
-        "communications", "Messages", "history", depends=("patients",), list_filters=_ARCHIVED
+        "communications",
+        "Messages",
+        "history",
+        depends=("patients",),
+        list_filters=_ARCHIVED_OR_DELETED,
     ),
     Resource(
         "patient_forms", "Patient forms", "history", depends=("patients",), list_filters=_ARCHIVED
@@ -83,7 +98,13 @@ GRAPH = (
     Resource(
         "patient_attachments", "Files", "attachments", depends=("patients",), list_filters=_ARCHIVED
     ),
-    Resource("medical_alerts", "Medical alerts", "patient_details", depends=("patients",)),
+    Resource(
+        "medical_alerts",
+        "Medical alerts",
+        "patient_details",
+        depends=("patients",),
+        list_filters=_ARCHIVED,
+    ),
     Resource(
         "patient_cases",
         "Patient cases",
@@ -100,12 +121,14 @@ GRAPH = (
         "Invoices",
         "invoices",
         depends=("patients", "individual_appointments", "attendees", "practitioners", "businesses"),
+        list_filters=_ARCHIVED,
     ),
     Resource(
         "invoice_items",
         "Invoice items",
         "invoices",
         depends=("invoices", "billable_items", "products"),
+        list_filters=_ARCHIVED,
     ),
 )
 

@@ -245,6 +245,49 @@ class MigrationRunner:
         return self._countries[key]
 
     # -- rollback ----------------------------------------------------------------------------
+    def _rollback_line(self, line):
+        """Undo one audit line; return the (action, message) of the rollback's own audit line."""
+        Ref = self.env["cliniko.external.ref"].sudo()
+        record = self.env[line.res_model].browse(line.res_id).exists()
+        bound_here = [
+            ("connection_id", "=", self.connection.id),
+            ("res_model", "=", line.res_model),
+            ("res_id", "=", line.res_id),
+        ]
+        if line.action == "create":
+            Ref.search(bound_here).unlink()
+            if record:
+                record.unlink()
+            return "delete", "rollback: removed what the run created"
+        previous = line.previous_values or {}
+        if record:
+            record.write(restore_values(record, previous.get("values") or {}))
+        same_record = [
+            *bound_here,
+            ("resource", "=", line.resource),
+            ("cliniko_id", "=", line.cliniko_id),
+        ]
+        if previous.get("__ref__"):
+            Ref.search(same_record[:1] + same_record[3:]).write(previous["__ref__"])
+        else:
+            # The record existed before the run but its binding is new (e.g. a practitioner
+            # mapped to an existing user): the binding goes, the record stays.
+            Ref.search([*same_record, ("run_id", "=", self.run.id)]).unlink()
+        return "update", "rollback: restored previous values"
+
+    def _rollback_archive(self, line, error):
+        """A record that cannot be removed (still referenced elsewhere) is archived instead."""
+        record = self.env[line.res_model].browse(line.res_id).exists()
+        if line.action == "create" and record and "active" in record._fields:
+            try:
+                with self.env.cr.savepoint():
+                    record.active = False
+                    self.env.flush_all()
+                return "update", "rollback: archived, could not be removed: %s" % error
+            except Exception:  # noqa: BLE001 - reported below with the first error
+                self.env.invalidate_all()
+        return "fail", "rollback failed: %s" % error
+
     def rollback(self):
         """Undo the run: remove what it created and restore what it updated, newest first."""
         run = self.run
@@ -265,53 +308,24 @@ class MigrationRunner:
         # The graph reversed gives the order (dependents first); newest first within a resource.
         rank = {resource.name: index for index, resource in enumerate(graph.rollback_order())}
         lines = found.sorted(lambda line: (rank.get(line.resource, -1), -line.id))
-        Ref = self.env["cliniko.external.ref"].sudo()
         audit = []
         for line in lines:
-            record = self.env[line.res_model].browse(line.res_id).exists()
             values = {
                 "resource": line.resource,
                 "cliniko_id": line.cliniko_id,
                 "res_model": line.res_model,
                 "res_id": line.res_id,
                 "is_rollback": True,
+                "previous_values": False,
             }
             try:
                 with self.env.cr.savepoint():
-                    if line.action == "create":
-                        Ref.search(
-                            [
-                                ("connection_id", "=", self.connection.id),
-                                ("res_model", "=", line.res_model),
-                                ("res_id", "=", line.res_id),
-                            ]
-                        ).unlink()
-                        if record:
-                            record.unlink()
-                        values.update(
-                            action="delete", message="rollback: removed what the run created"
-                        )
-                    else:
-                        previous = line.previous_values or {}
-                        if record:
-                            record.write(restore_values(record, previous.get("values") or {}))
-                        if previous.get("__ref__"):
-                            Ref.search(
-                                [
-                                    ("connection_id", "=", self.connection.id),
-                                    ("resource", "=", line.resource),
-                                    ("cliniko_id", "=", line.cliniko_id),
-                                ]
-                            ).write(previous["__ref__"])
-                        values.update(
-                            action="update",
-                            message="rollback: restored previous values",
-                            previous_values=False,
-                        )
+                    action, message = self._rollback_line(line)
                     self.env.flush_all()
             except Exception as error:  # noqa: BLE001 - listed in the audit, the rest goes on
                 self.env.invalidate_all()
-                values.update(action="fail", message="rollback failed: %s" % error)
+                action, message = self._rollback_archive(line, error)
+            values.update(action=action, message=message)
             audit.append(values)
         self.audit(audit)
         run.write({"state": "rolled_back", "rolled_back_at": fields.Datetime.now()})

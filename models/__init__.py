@@ -10,3 +10,7 @@ from . import (
     crm_stage,
     res_partner,
 )
+from . import res_partner_contact, crm_lead_patient_details, cliniko_invoice
+from . import cliniko_migration_run_appointments, crm_lead_appointment
+from . import cliniko_migration_run_practitioners, product_template, res_users
+from . import crm_lead_history, ir_attachment

@@ -1,10 +1,12 @@
 """What the run does with each Cliniko practitioner: map to a user, a placeholder, or nobody.
 
 Practitioners are matched to Odoo users by e-mail. One that matches no user is never created
-silently: appointments wait until the admin has recorded a decision for it on the run.
+silently: the run records a decision row for it, and appointments wait until the admin has
+chosen. Resuming the run carries the decisions out (``applied``), after which they are fixed.
 """
 
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 DECISIONS = [
     ("map", "Map to an existing user"),
@@ -22,11 +24,17 @@ class ClinikoPractitionerDecision(models.Model):
     company_id = fields.Many2one(related="run_id.company_id", store=True)
     cliniko_id = fields.Char(string="Cliniko Practitioner ID", required=True)
     name = fields.Char(required=True)
-    email = fields.Char()
+    email = fields.Char(help="The e-mail of the practitioner's Cliniko user, as typed there.")
     designation = fields.Char()
     cliniko_active = fields.Boolean(string="Active in Cliniko", default=True)
+    reason = fields.Char(
+        string="Why Unmatched", readonly=True, help="Why no Odoo user was matched by e-mail."
+    )
     proposed_user_id = fields.Many2one(
-        "res.users", string="Proposed User", help="The user whose e-mail matches."
+        "res.users",
+        string="Proposed User",
+        help="A user that may be this practitioner (same e-mail but archived, portal or "
+        "ambiguous; or the same name).",
     )
     decision = fields.Selection(DECISIONS)
     user_id = fields.Many2one(
@@ -34,7 +42,25 @@ class ClinikoPractitionerDecision(models.Model):
         string="User",
         help="The user appointments are assigned to (for 'map' and, once created, 'placeholder').",
     )
+    applied = fields.Boolean(
+        readonly=True, copy=False, help="The run has carried this decision out; it is now fixed."
+    )
 
     _run_practitioner_unique = models.Constraint(
         "UNIQUE(run_id, cliniko_id)", "One decision per practitioner and run."
     )
+
+    @api.constrains("decision", "user_id")
+    def _check_map_has_user(self):
+        for decision in self:
+            if decision.decision == "map" and not decision.user_id:
+                raise ValidationError(
+                    self.env._("Choose the user to map practitioner %s to.", decision.name)
+                )
+
+    @api.onchange("decision")
+    def _onchange_decision(self):
+        if self.decision == "map" and not self.user_id:
+            self.user_id = self.proposed_user_id
+        elif self.decision == "unassigned":
+            self.user_id = False

@@ -9,6 +9,9 @@ class ClinikoSandboxCase(TransactionCase):
     """A TransactionCase with a started sandbox (``cls.sandbox``) and ``cls.connection``."""
 
     sandbox_options = {"seed": 1, "patients": 12}
+    # What runs do with practitioners matching no Odoo user, unless a test says otherwise
+    # (False: the run pauses before appointments until each has a decision).
+    default_unmatched_practitioners = "unassigned"
 
     @classmethod
     def setUpClass(cls):
@@ -25,6 +28,9 @@ class ClinikoSandboxCase(TransactionCase):
         )
 
     def migrate(self, connection=None, **values):
+        """Create and start a run. Practitioners that match no Odoo user are left unassigned
+        unless the test says otherwise (a full run would otherwise pause for decisions)."""
+        values.setdefault("unmatched_practitioners", self.default_unmatched_practitioners)
         run = self.env["cliniko.migration.run"].create(
             dict({"connection_id": (connection or self.connection).id}, **values)
         )

@@ -51,6 +51,8 @@ class TestCliniko(BaseCase):
         return result
 
     def cliniko(self, *args):
+        if args[0] == "migrate":
+            args = (*args, "--unmatched-practitioners", "unassigned")
         return self.odoo(["cliniko", *args, "-d", self.db, "--log-level=warn"])
 
     def test_migrate_then_rollback_report_json_and_exit_status(self):

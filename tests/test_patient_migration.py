@@ -149,7 +149,9 @@ class TestPatientMigration(ClinikoSandboxCase):
             kept = {line.split(": ", 1)[1] for line in lead.cliniko_phone_numbers.splitlines()}
             self.assertTrue(raws & kept, "the unreadable number must be kept as typed")
             audit = run.audit_ids.filtered(
-                lambda a, lead=lead: a.res_model == "crm.lead" and a.res_id == lead.id
+                lambda a, lead=lead: (
+                    a.res_model == "crm.lead" and a.res_id == lead.id and a.resource == "patients"
+                )
             )
             self.assertIn("could not be read; kept as typed", audit.message)
 
@@ -208,7 +210,9 @@ class TestPatientMigration(ClinikoSandboxCase):
             self.assertEqual(
                 self.env["res.partner"].browse(ref.res_id).cliniko_patient_id, ref.cliniko_id
             )
-        created = run.audit_ids.filtered(lambda a: a.action == "create")
+        created = run.audit_ids.filtered(
+            lambda a: a.action == "create" and a.resource == "patients"
+        )
         self.assertEqual(
             sorted(created.mapped("res_model")),
             sorted(["res.partner", "crm.lead"] * len(self.migratable_patients())),

@@ -18,13 +18,21 @@ class TestNothingIsSent(ClinikoSandboxCase):
 
     def test_a_migration_produces_no_mail_notification_follower_or_message(self):
         before = self.counts()
-        messages_before = self.env["mail.message"].sudo().search_count([])
+        Message = self.env["mail.message"].sudo()
+        last_message = Message.search([], order="id desc", limit=1).id
         run = self.migrate()
         self.assertEqual(run.state, "done")
         self.assertTrue(self.migrated_partners())
         self.assertEqual(self.counts(), before)
-        # no "lead created" log, no tracking message
-        self.assertEqual(self.env["mail.message"].sudo().search_count([]), messages_before)
+        # The only new messages are the clinic's history the run wrote (and audited): no
+        # "lead created" log, no tracking message, nothing addressed to anyone.
+        new_messages = Message.search([("id", ">", last_message)])
+        audited = run.audit_ids.filtered(
+            lambda a: a.action == "create" and a.res_model == "mail.message"
+        )
+        self.assertEqual(set(new_messages.ids), set(audited.mapped("res_id")))
+        self.assertFalse(new_messages.filtered(lambda m: m.tracking_value_ids))
+        self.assertFalse(new_messages.partner_ids)
 
     def test_a_rollback_produces_no_mail_or_notification(self):
         run = self.migrate()

@@ -1,0 +1,158 @@
+"""Cliniko patient attachments -> ``ir.attachment`` on the patient's lead, checked byte for byte.
+
+One file at a time: the bytes are streamed from Cliniko (``links.content``, which redirects to
+the file) into a spooled temporary file, stored through the ORM with the original file name,
+mimetype and description, then read back from Odoo's storage and compared with what was
+downloaded (SHA-256 and size) and with the size Cliniko announced. A mismatch fails the record
+with the reason and the stored attachment is removed (its savepoint is rolled back). The upload
+time in Cliniko is kept in ``cliniko_created_at`` since ``create_date`` cannot be set. Images are
+kept as they are (``image_no_postprocess`` is in the migration context).
+
+A file still being processed in Cliniko has no bytes yet and is skipped; a file whose patient
+was not migrated fails; a file Cliniko no longer serves (404) fails. Any other download error
+(key refused, Cliniko unreachable after retries) stops the run, which a new run resumes.
+"""
+
+import hashlib
+import logging
+import tempfile
+
+from ..cliniko_api import ClinikoError
+from .history import patient_leads, require_patient_lead
+from .importer import Importer, MappingError, changed_values, snapshot
+from .values import link_id, parse_datetime, text
+
+_logger = logging.getLogger(__name__)
+
+# Files up to this size stay in memory while downloading; larger ones spill to disk.
+SPOOL_MAX_SIZE = 8 * 1024 * 1024
+GONE_STATUSES = (404, 410)
+UPDATABLE_FIELDS = (
+    "name",
+    "res_model",
+    "res_id",
+    "mimetype",
+    "description",
+    "cliniko_created_at",
+    "cliniko_archived_at",
+)
+
+
+def clean_mimetype(value):
+    """``text/plain; charset=utf-8`` -> ``text/plain``; empty -> None."""
+    value = (text(value) or "").split(";", 1)[0].strip().lower()
+    return value or None
+
+
+def map_attachment(record):
+    """The ``ir.attachment`` values of a Cliniko attachment (without the bytes or the lead),
+    the download link and the announced size."""
+    cliniko_id = str(record.get("id") or "")
+    content = record.get("content")
+    url = (
+        content.get("links", {}).get("self") if isinstance(content, dict) else None
+    ) or "/patient_attachments/%s/content" % cliniko_id
+    size = record.get("size")
+    try:
+        size = int(size) if size not in (None, "") else None
+    except (TypeError, ValueError):
+        size = None
+    values = {
+        "name": text(record.get("filename")) or "cliniko-attachment-%s" % cliniko_id,
+        "type": "binary",
+        "res_model": "crm.lead",
+        "description": text(record.get("description")) or False,
+        "cliniko_created_at": parse_datetime(record.get("created_at")),
+        "cliniko_archived_at": parse_datetime(record.get("archived_at")) or False,
+    }
+    mimetype = clean_mimetype(record.get("content_type"))
+    if mimetype:
+        values["mimetype"] = mimetype
+    return {"attachment": values, "url": url, "size": size}
+
+
+class PatientAttachmentImporter(Importer):
+    resource = "patient_attachments"
+    model = "ir.attachment"
+
+    def skip_reason(self, record):
+        reason = super().skip_reason(record)
+        if not reason and record.get("processing_completed") is False:
+            reason = "still being processed in Cliniko: there is no file yet"
+        return reason
+
+    def prepare(self, items):
+        self._leads = patient_leads(self, [link_id(item.record.get("patient")) for item in items])
+
+    def map(self, item):
+        lead = require_patient_lead(self._leads, link_id(item.record.get("patient")))
+        values = map_attachment(item.record)
+        values["attachment"]["res_id"] = lead.id
+        return values
+
+    def _create(self, items):
+        # One file at a time, each in its own savepoint: a bad file fails alone, and the
+        # download happens outside the savepoint so a dead key or API stops the run instead.
+        for item in items:
+            self._create_one(item)
+
+    def _create_one(self, item):
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_SIZE) as spool:
+            try:
+                download = self.runner.client.download(item.values["url"], spool)
+            except ClinikoError as error:
+                if error.status not in GONE_STATUSES:
+                    raise
+                item.done("fail", "Cliniko no longer serves the file: %s" % error)
+                return
+            spool.seek(0)
+            self._guarded(item, lambda: self._store(item, spool, download))
+
+    def create_batch(self, items):
+        for item in items:
+            self._create_one(item)
+
+    def _store(self, item, spool, download):
+        expected = item.values["size"]
+        if expected is not None and download["size"] != expected:
+            raise MappingError(
+                "size mismatch: Cliniko announced %s bytes, %s were downloaded"
+                % (expected, download["size"])
+            )
+        values = dict(
+            item.values["attachment"], raw=spool.read(), cliniko_sha256=download["sha256"]
+        )
+        attachment = self.env["ir.attachment"].create(values)
+        del values
+        self.env.flush_all()
+        stored = self._stored_digest(attachment)
+        if stored != (download["sha256"], download["size"]):
+            raise MappingError(
+                "checksum mismatch: downloaded %s bytes (sha256 %s), Odoo stored %s bytes "
+                "(sha256 %s)" % (download["size"], download["sha256"], stored[1], stored[0])
+            )
+        item.main = attachment
+        item.audit("create", attachment)
+
+    @staticmethod
+    def _stored_digest(attachment):
+        """SHA-256 and size of the bytes as Odoo reads them back from its storage."""
+        attachment.invalidate_recordset(["raw", "datas", "db_datas"])
+        data = attachment.raw or b""
+        result = (hashlib.sha256(data).hexdigest(), len(data))
+        attachment.invalidate_recordset(["raw", "datas", "db_datas"])
+        return result
+
+    def update_one(self, item, attachment):
+        wanted = {
+            name: value
+            for name, value in item.values["attachment"].items()
+            if name in UPDATABLE_FIELDS
+        }
+        diff = changed_values(attachment, wanted)
+        if not diff:
+            return False
+        previous = snapshot(attachment, list(diff))
+        attachment.write(diff)
+        item.audit("update", attachment, "", {"values": previous})
+        return True
