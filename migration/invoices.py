@@ -204,6 +204,10 @@ class InvoiceImporter(ListsDeletedToo, Importer):
         self._set_visit_revenue([(item, previous_lead), (item, invoice.appointment_lead_id)])
         return True
 
+    def forget(self, item, invoice):
+        super().forget(item, invoice)
+        self._set_visit_revenue([(item, invoice.appointment_lead_id)])
+
     def _set_visit_revenue(self, pairs):
         """Make each visit lead's expected revenue the total of its invoices; audited with
         the previous value on the last invoice of the page that touched the lead."""

@@ -36,7 +36,34 @@ REFERRAL_TYPES = {"medicare": "Medicare", "dva": "DVA"}
 class ListsDeletedToo:
     """Mixin: after the normal list, read the legacy ``/<resource>/deleted`` list so deleted
     records are fetched and counted as skipped rather than never seen. When Cliniko no longer
-    serves that list, the run log says so and the run goes on."""
+    serves that list, the run log says so and the run goes on.
+
+    A record migrated by an earlier run and deleted in Cliniko since is still skipped, and what
+    it became is put out of sight (``forget``: archived, or taken off the lead), audited with
+    the previous values so a rollback brings it back."""
+
+    def import_page(self, records):
+        items = super().import_page(records)
+        deleted = [
+            item for item in items if item.action == "skip" and item.record.get("deleted_at")
+        ]
+        refs = self.binder.to_internal(self.resource, [item.cliniko_id for item in deleted])
+        lines = []
+        for item in deleted:
+            record = self.binder.record(refs[item.cliniko_id]) if item.cliniko_id in refs else None
+            if record:
+                item.audits.clear()
+                self.forget(item, record)
+                lines += [self._audit_values(item, *audit) for audit in item.audits]
+        self.runner.audit(lines)
+        return items
+
+    def forget(self, item, record):
+        """Archive what a record deleted in Cliniko became (audit with ``item.audit``)."""
+        if "active" in record._fields and record.active:
+            previous = snapshot(record, ["active"])
+            record.write({"active": False})
+            item.audit("update", record, "archived: deleted in Cliniko since", {"values": previous})
 
     def pages(self):
         yield from super().pages()
@@ -159,6 +186,9 @@ class LeadDetailImporter(Importer):
 class MedicalAlertImporter(ListsDeletedToo, LeadDetailImporter):
     resource = "medical_alerts"
     fields = ("cliniko_medical_alert_data", "cliniko_medical_alerts")
+
+    def forget(self, item, lead):
+        self._write_leads([item], lead=lead, remove=True)
 
     def entry(self, item):
         name = text(item.record.get("name"))

@@ -388,6 +388,48 @@ class TestInvoiceMigration(ClinikoSandboxCase):
         self.assertEqual(invoice.status, "open")
         self.assertEqual(cents(lead.cliniko_invoiced_outstanding), outstanding)
 
+    def test_an_invoice_deleted_in_cliniko_since_is_archived_and_leaves_the_sums(self):
+        self.migrate_invoices()
+        source = next(
+            s for s in self.invoices().values() if link(s, "appointment") and s["status"] == 10
+        )
+        invoice = self.invoice_of(source["id"])
+        patient_lead, visit = invoice.patient_lead_id, invoice.appointment_lead_id
+        count, total = (
+            patient_lead.cliniko_invoice_count,
+            cents(patient_lead.cliniko_invoiced_total),
+        )
+        revenue = visit.expected_revenue
+        record = self.clinic.resources["invoices"][source["id"]]
+        items = [
+            i
+            for i in self.clinic.resources["invoice_items"].values()
+            if i["invoice_id"] == source["id"]
+        ]
+        saved = [(r, dict(r)) for r in (record, *items)]
+        self.addCleanup(lambda: ([r.update(old) for r, old in saved], self.clinic.touch()))
+        self.clinic.tick(60)
+        self.clinic.delete("invoices", source["id"])
+        run = self.run_to_the_end(resources=INVOICE_RESOURCES)
+        summary = run.summary()["resources"]["invoices"]
+        self.assertEqual((summary["updated"], summary["created"]), (0, 0))
+        self.assertFalse(invoice.active)
+        self.assertFalse(any(invoice.line_ids.with_context(active_test=False).mapped("active")))
+        self.assertEqual(patient_lead.cliniko_invoice_count, count - 1)
+        self.assertEqual(
+            cents(patient_lead.cliniko_invoiced_total), total - cents(source["total_amount"])
+        )
+        self.assertEqual(cents(visit.expected_revenue), Decimal("0.00"))
+        line = run.audit_ids.filtered(
+            lambda a: a.cliniko_id == source["id"] and a.res_model == "cliniko.invoice"
+        )
+        self.assertEqual(line.action, "update")
+        self.assertIn("deleted in Cliniko", line.message)
+        run.action_rollback()
+        self.assertTrue(invoice.active)
+        self.assertEqual(patient_lead.cliniko_invoice_count, count)
+        self.assertEqual(visit.expected_revenue, revenue)
+
     def test_rollback_returns_every_table_to_its_row_count(self):
         self.run_to_the_end(resources=PREREQUISITES)
         before = self.row_counts()

@@ -421,6 +421,21 @@ class TestPatientDetails(ClinikoSandboxCase):
         self.assertFalse(self.lead_of(other).cliniko_medical_alerts)
         self.assertEqual(ref.res_id, self.lead_of(pid).id)
 
+    def test_an_alert_deleted_in_cliniko_since_leaves_the_banner(self):
+        pid = self.patient_with_two_alerts()
+        self.migrate_details()
+        lead = self.lead_of(pid)
+        before = lead.cliniko_medical_alerts
+        gone, kept = self.alerts_of(pid)[:2]
+        self.change_in_cliniko("medical_alerts", gone["id"], deleted_at=self.clinic.now_iso())
+        run = self.migrate_details()
+        self.assertNotIn(gone["name"], lead.cliniko_medical_alerts.splitlines())
+        self.assertIn(kept["name"], lead.cliniko_medical_alerts.splitlines())
+        line = run.audit_ids.filtered(lambda a: a.cliniko_id == gone["id"])
+        self.assertEqual(line.action, "update")
+        run.action_rollback()
+        self.assertEqual(lead.cliniko_medical_alerts, before)
+
     # -- patient cases and referral sources --------------------------------------------------
     def test_patient_cases_are_a_readable_list_on_the_lead(self):
         self.migrate_details()
