@@ -9,7 +9,8 @@ removes it. A record whose patient was not migrated fails with that reason; dele
 alerts are counted and skipped.
 
 * Medical alerts -> ``cliniko_medical_alerts`` (one line per alert, shown as a red banner at
-  the top of the lead form), backed by ``cliniko_medical_alert_data`` ({alert id: name}).
+  the top of the lead form), backed by ``cliniko_medical_alert_data`` ({alert id: name,
+  created, archived}).
   Lines people typed into the field in Odoo are kept below the migrated ones; an archived
   alert is kept in the data but not shown.
 * Patient cases -> ``cliniko_patient_case_data`` ({case id: details}), shown on the lead as a
@@ -20,15 +21,12 @@ alerts are counted and skipped.
 """
 
 import copy
-import logging
 
 from markupsafe import Markup, escape
 
 from ..cliniko_api import ClinikoBadRequestError, ClinikoNotFoundError
 from .importer import Importer, MappingError, restore_values, snapshot
 from .values import link_id, parse_date, parse_datetime, text
-
-_logger = logging.getLogger(__name__)
 
 REFERRAL_TYPES = {"medicare": "Medicare", "dva": "DVA"}
 
