@@ -38,13 +38,14 @@ find_odoo() {
 
 # Odoo's own Python requirements (pins known to work on Python 3.11) and ours, from PyPI.
 install_python_deps() {
-    local requirements=("$@")
+    local requirements=() name
+    for name in "$@"; do requirements+=(-r "$ROOT/$name"); done
     if ! "$PYTHON" -c 'import odoo.cli.server' >/dev/null 2>&1; then
         say "installing Odoo 19's Python requirements"
         "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r "$ROOT/requirements-odoo19.txt" ||
             die "could not install Odoo's Python requirements"
     fi
-    "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore "${requirements[@]/#/-r}" >/dev/null ||
+    "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore "${requirements[@]}" >/dev/null ||
         die "could not install ${requirements[*]}"
 }
 
