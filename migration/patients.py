@@ -14,7 +14,14 @@ from .values import link_id, normalize_email, normalize_phone, parse_date, parse
 PHONE_PREFERENCE = ("Mobile", "Home", "Work", "Other", "Fax")
 
 # Lead fields written only when the lead is created: staff may change them afterwards.
-LEAD_CREATE_ONLY = ("type", "team_id", "stage_id", "user_id")
+LEAD_CREATE_ONLY = (
+    "type",
+    "team_id",
+    "stage_id",
+    "user_id",
+    "probability",
+    "automated_probability",
+)
 
 
 def map_patient(record, region=None):
