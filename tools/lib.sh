@@ -28,12 +28,15 @@ find_odoo() {
     else
         ODOO_BIN=("$PYTHON" -m odoo)
     fi
-    # Odoo finds a module by its directory name: expose this checkout as cliniko_crm_migration.
-    mkdir -p "$LOCAL/addons"
-    ln -sfn "$ROOT" "$LOCAL/addons/cliniko_crm_migration"
-    ADDONS_PATH="$LOCAL/addons"
+    # Odoo finds a module by its directory name: expose this checkout as cliniko_crm_migration,
+    # through a link kept OUTSIDE the checkout (a link inside it would loop for tools that walk
+    # the module's files, such as Odoo's translation export).
+    local links="${CLINIKO_ADDONS_DIR:-${TMPDIR:-/tmp}/cliniko_crm_migration-addons-$(id -u)-$(echo "$ROOT" | cksum | cut -d' ' -f1)}"
+    mkdir -p "$links"
+    ln -sfn "$ROOT" "$links/cliniko_crm_migration"
+    ADDONS_PATH="$links"
     [ -d "$ODOO_ROOT/addons" ] && ADDONS_PATH="$ADDONS_PATH,$ODOO_ROOT/addons"
-    ADDON_DIR="$LOCAL/addons/cliniko_crm_migration"
+    ADDON_DIR="$links/cliniko_crm_migration"
 }
 
 # Odoo's own Python requirements (pins known to work on Python 3.11) and ours, from PyPI.
