@@ -40,7 +40,14 @@ NEW_LEAD_SUMMARIES = {
 }
 
 # Lead fields written only when the lead is created: staff may change them afterwards.
-LEAD_CREATE_ONLY = ("type", "team_id", "stage_id", "user_id")
+LEAD_CREATE_ONLY = (
+    "type",
+    "team_id",
+    "stage_id",
+    "user_id",
+    "probability",
+    "automated_probability",
+)
 
 
 def map_patient(record, region=None):

@@ -205,10 +205,17 @@ class MigrationRunner:
         line.write({name: line[name] + value for name, value in totals.items()})
 
     def lead_defaults(self, kind):
+        """Values every migrated lead of ``kind`` gets. Team, stage, user and probabilities are
+        given explicitly: Odoo would otherwise search a default team and stage and run
+        predictive lead scoring for each lead (most of the cost of a lead)."""
+        stage = self.env["crm.stage"]._cliniko_stage(kind)
+        probability = 100.0 if stage.is_won else 0.0
         defaults = {
             "team_id": self.connection.team_id.id or False,
-            "stage_id": self.env["crm.stage"]._cliniko_stage(kind).id or False,
+            "stage_id": stage.id or False,
             "user_id": False,
+            "probability": probability,
+            "automated_probability": probability,
             "cliniko_connection_id": self.connection.id,
         }
         if "iap_enrich_done" in self.env["crm.lead"]._fields:

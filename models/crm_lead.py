@@ -42,6 +42,13 @@ class CrmLead(models.Model):
     cliniko_created_at = fields.Datetime(string="Created in Cliniko", copy=False, readonly=True)
     cliniko_updated_at = fields.Datetime(string="Updated in Cliniko", copy=False, readonly=True)
 
+    def _handle_won_lost(self, old_status_by_lead, new_status_by_lead):
+        # Migrated history does not feed predictive lead scoring one lead at a time (costly,
+        # and the clinic's scoring is rebuilt from all leads by Odoo's nightly cron anyway).
+        if self.env.context.get("cliniko_migration"):
+            return None
+        return super()._handle_won_lost(old_status_by_lead, new_status_by_lead)
+
     @api.model
     def _cliniko_patient_leads(self, partners):
         """Return {partner id: patient lead} for partners migrated as Cliniko patients."""

@@ -28,23 +28,27 @@ find_odoo() {
     else
         ODOO_BIN=("$PYTHON" -m odoo)
     fi
-    # Odoo finds a module by its directory name: expose this checkout as cliniko_crm_migration.
-    mkdir -p "$LOCAL/addons"
-    ln -sfn "$ROOT" "$LOCAL/addons/cliniko_crm_migration"
-    ADDONS_PATH="$LOCAL/addons"
+    # Odoo finds a module by its directory name: expose this checkout as cliniko_crm_migration,
+    # through a link kept OUTSIDE the checkout (a link inside it would loop for tools that walk
+    # the module's files, such as Odoo's translation export).
+    local links="${CLINIKO_ADDONS_DIR:-${TMPDIR:-/tmp}/cliniko_crm_migration-addons-$(id -u)-$(echo "$ROOT" | cksum | cut -d' ' -f1)}"
+    mkdir -p "$links"
+    ln -sfn "$ROOT" "$links/cliniko_crm_migration"
+    ADDONS_PATH="$links"
     [ -d "$ODOO_ROOT/addons" ] && ADDONS_PATH="$ADDONS_PATH,$ODOO_ROOT/addons"
-    ADDON_DIR="$LOCAL/addons/cliniko_crm_migration"
+    ADDON_DIR="$links/cliniko_crm_migration"
 }
 
 # Odoo's own Python requirements (pins known to work on Python 3.11) and ours, from PyPI.
 install_python_deps() {
-    local requirements=("$@")
+    local requirements=() name
+    for name in "$@"; do requirements+=(-r "$ROOT/$name"); done
     if ! "$PYTHON" -c 'import odoo.cli.server' >/dev/null 2>&1; then
         say "installing Odoo 19's Python requirements"
         "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r "$ROOT/requirements-odoo19.txt" ||
             die "could not install Odoo's Python requirements"
     fi
-    "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore "${requirements[@]/#/-r}" >/dev/null ||
+    "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore "${requirements[@]}" >/dev/null ||
         die "could not install ${requirements[*]}"
 }
 
