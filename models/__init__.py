@@ -3,14 +3,20 @@ from . import (
     cliniko_audit_log,
     cliniko_connection,
     cliniko_external_ref,
+    cliniko_invoice,
     cliniko_location,
     cliniko_migration_run,
+    cliniko_migration_run_appointments,
+    cliniko_migration_run_practitioners,
     cliniko_practitioner_decision,
     crm_lead,
+    crm_lead_appointment,
+    crm_lead_history,
+    crm_lead_patient_details,
     crm_stage,
+    ir_attachment,
+    product_template,
     res_partner,
+    res_partner_contact,
+    res_users,
 )
-from . import res_partner_contact, crm_lead_patient_details, cliniko_invoice
-from . import cliniko_migration_run_appointments, crm_lead_appointment
-from . import cliniko_migration_run_practitioners, product_template, res_users
-from . import crm_lead_history, ir_attachment
