@@ -91,11 +91,19 @@ class ClinikoMigrationRun(models.Model):
         stamp = fields.Datetime.to_string(fields.Datetime.now())
         self.log = "%s%s %s\n" % (self.log or "", stamp, line)
 
+    def _cliniko_check_startable(self):
+        """Raise a UserError saying why this run may not move any record yet.
+
+        Extended by the workflow steps that must come first (e.g. a confirmed field map).
+        """
+        self.ensure_one()
+        if self.state not in ("draft", "blocked"):
+            raise UserError(self.env._("Only a draft or paused run can be started."))
+
     # -- actions -----------------------------------------------------------------------------
     def action_start(self):
         for run in self:
-            if run.state not in ("draft", "blocked"):
-                raise UserError(self.env._("Only a draft or paused run can be started."))
+            run._cliniko_check_startable()
             MigrationRunner(run).execute()
         return True
 

@@ -1,0 +1,1 @@
+"""Transient dialogs of the admin workflow."""
