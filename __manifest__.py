@@ -35,6 +35,8 @@
         "views/cliniko_field_map_views.xml",
         "views/cliniko_verification_views.xml",
         "wizard/cliniko_rollback_wizard_views.xml",
+        "data/cliniko_delta_cron.xml",
+        "views/cliniko_delta_views.xml",
     ],
     "installable": True,
     "application": False,

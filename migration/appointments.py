@@ -73,7 +73,7 @@ from markupsafe import Markup
 from odoo import Command, fields
 from odoo.tools import plaintext2html
 
-from .importer import Importer, MappingError, changed_values, snapshot
+from .importer import Importer, MappingError, snapshot
 from .values import link_id, parse_datetime, text
 
 STATUS_LABELS = {
@@ -223,7 +223,7 @@ class _ScheduleMixin:
 
     def _write(self, item, record, values, extra_snapshot=()):
         """Write what differs; audit the previous values; return True if anything changed."""
-        diff = changed_values(record, values)
+        diff = self.values_to_write(item, record, values)
         if not diff:
             return False
         previous = snapshot(record, list(dict.fromkeys([*diff, *extra_snapshot])))
@@ -478,7 +478,8 @@ class _VisitImporter(_ScheduleMixin, Importer):
             values["cliniko_calendar_event_id"] = (event or self._session_event(item)).id or False
             values_list.append(values)
         leads = self.env["crm.lead"].create(values_list)
-        for item, event, lead in zip(items, events, leads, strict=True):
+        for item, event, lead, values in zip(items, events, leads, values_list, strict=True):
+            item.wrote(lead, values)
             if event:
                 # written after create: at create it would post a "meeting scheduled" note
                 event.opportunity_id = lead

@@ -19,7 +19,7 @@ import tempfile
 
 from ..cliniko_api import ClinikoError
 from .history import patient_leads, require_patient_lead
-from .importer import Importer, MappingError, changed_values, snapshot
+from .importer import Importer, MappingError, snapshot
 from .values import link_id, parse_datetime, text
 
 _logger = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class PatientAttachmentImporter(Importer):
             for name, value in item.values["attachment"].items()
             if name in UPDATABLE_FIELDS
         }
-        diff = changed_values(attachment, wanted)
+        diff = self.values_to_write(item, attachment, wanted)
         if not diff:
             return False
         previous = snapshot(attachment, list(diff))

@@ -43,13 +43,15 @@ class Binder:
         )
         return ref.cliniko_id or None
 
-    def bind_many(self, resource, bindings, run):
+    def bind_many(self, resource, bindings, run, written=None):
         """Create or refresh bindings; ``bindings`` is a list of
         ``(cliniko_id, record, source_updated_at, existing_ref_or_None)``.
 
         Returns ``{cliniko_id: previous ref values}`` for the refs that existed, so a
-        rollback can put them back.
+        rollback can put them back. ``written`` is ``{cliniko_id: digests of what the
+        migration wrote}`` (``cliniko_written``, see ``conflicts.py``).
         """
+        written = written or {}
         now = fields.Datetime.now()
         to_create, previous = [], {}
         for cliniko_id, record, source_updated_at, ref in bindings:
@@ -60,6 +62,8 @@ class Binder:
                 "source_updated_at": source_updated_at,
                 "synced_at": now,
             }
+            if cliniko_id in written:
+                values["cliniko_written"] = written[cliniko_id]
             if ref:
                 previous[cliniko_id] = {
                     "res_model": ref.res_model,
@@ -67,6 +71,7 @@ class Binder:
                     "run_id": ref.run_id.id,
                     "source_updated_at": fields.Datetime.to_string(ref.source_updated_at),
                     "synced_at": fields.Datetime.to_string(ref.synced_at),
+                    "cliniko_written": ref.cliniko_written or False,
                 }
                 ref.write(values)
             else:

@@ -9,7 +9,7 @@ read is kept as typed and flagged in the audit line. Archived contacts arrive ar
 
 from odoo.tools import plaintext2html
 
-from .importer import Importer, MappingError, changed_values, snapshot
+from .importer import Importer, MappingError, snapshot
 from .patients import _phone_rank
 from .values import normalize_email, normalize_phone, parse_datetime, text
 
@@ -144,7 +144,7 @@ class ContactImporter(Importer):
         if missing:
             # Add our tags; tags people gave the contact in Odoo stay.
             values["category_id"] = [(6, 0, partner.category_id.ids + sorted(missing))]
-        diff = changed_values(partner, values)
+        diff = self.values_to_write(item, partner, values)
         if not diff:
             return False
         previous = snapshot(partner, list(diff))

@@ -192,7 +192,7 @@ class HistoryImporter(Importer):
                 continue
             self._complete_headers([values])
             wanted = {name: values[name] for name in UPDATABLE_FIELDS if name in values}
-            diff = changed_values(message, wanted)
+            diff = self.values_to_write(item, message, wanted)
             if not diff:
                 continue
             previous = snapshot(message, list(diff))

@@ -15,7 +15,7 @@ import logging
 
 from odoo import fields
 
-from . import graph
+from . import conflicts, graph
 from .values import parse_datetime
 
 _logger = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ class Item:
         "main",
         "updated_at",
         "ref_previous",
+        "written",
+        "conflicts",
     )
 
     def __init__(self, record):
@@ -56,6 +58,8 @@ class Item:
         self.main = None
         self.updated_at = parse_datetime(record.get("updated_at"))
         self.ref_previous = None
+        self.written = {}  # (model, id) -> field names the migration wrote (conflict safety)
+        self.conflicts = []  # fields an update left alone: changed in Odoo since (delta sync)
 
     def done(self, action, message=""):
         self.action = action
@@ -64,6 +68,11 @@ class Item:
 
     def audit(self, action, record, message="", previous_values=None):
         self.audits.append((action, record, message, previous_values))
+
+    def wrote(self, record, field_names):
+        """Note that the migration wrote ``field_names`` on ``record`` (see conflicts.py)."""
+        for one in record:
+            self.written.setdefault((one._name, one.id), set()).update(field_names)
 
 
 class Importer:
@@ -124,6 +133,19 @@ class Importer:
         """Update ``main`` from ``item``; audit with previous values; return True if changed."""
         raise NotImplementedError
 
+    def values_to_write(self, item, record, values):
+        """What an update path writes on ``record``: ``changed_values`` minus the fields
+        someone changed in Odoo since the migration last wrote them (logged as conflicts).
+        Every importer's update path goes through here (see ``migration/conflicts.py``)."""
+        return conflicts.values_to_write(self, item, record, values)
+
+    def written_fields(self, item, record):
+        """The fields of a record ``create_batch`` made, when it did not say (``item.wrote``):
+        the keys of the mapped values (flat, or one level down) that are fields of it."""
+        values = item.values if isinstance(item.values, dict) else {}
+        candidates = [values, *(v for v in values.values() if isinstance(v, dict))]
+        return {name for found in candidates for name in found if name in record._fields}
+
     # -- template ----------------------------------------------------------------------------
     def import_page(self, records):
         items = [Item(record) for record in records]
@@ -181,7 +203,8 @@ class Importer:
             item.done("create")
 
     def _update(self, item, main):
-        changed = self.update_one(item, main)
+        # an update that left conflicting fields alone is still an update (counted both ways)
+        changed = self.update_one(item, main) or bool(item.conflicts)
         item.main = main
         item.done("update" if changed else "skip", "" if changed else "no change")
 
@@ -206,7 +229,10 @@ class Importer:
             for item in items
             if item.action in ("create", "update")
         ]
-        previous_refs = self.binder.bind_many(self.resource, bindings, self.run)
+        previous_refs = self.binder.bind_many(
+            self.resource, bindings, self.run, conflicts.written_digests(self, items)
+        )
+        conflicts.log_conflicts(self, items)
         audit_values = []
         for item in items:
             for action, record, message, previous in item.audits:

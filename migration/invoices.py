@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from odoo.tools import float_compare
 
 from ..models.cliniko_invoice import STATUS_BY_CODE
-from .importer import Importer, MappingError, changed_values, snapshot
+from .importer import Importer, MappingError, snapshot
 from .patient_details import ListsDeletedToo
 from .values import link_id, parse_date, parse_datetime, text
 
@@ -194,7 +194,7 @@ class InvoiceImporter(ListsDeletedToo, Importer):
         self._set_visit_revenue([(item, item.main.appointment_lead_id) for item in items])
 
     def update_one(self, item, invoice):
-        diff = changed_values(invoice, item.values)
+        diff = self.values_to_write(item, invoice, item.values)
         if not diff:
             return False
         previous_lead = invoice.appointment_lead_id
@@ -280,7 +280,7 @@ class InvoiceItemImporter(ListsDeletedToo, Importer):
             item.audit("create", line)
 
     def update_one(self, item, line):
-        diff = changed_values(line, item.values)
+        diff = self.values_to_write(item, line, item.values)
         if not diff:
             return False
         previous = snapshot(line, list(diff))

@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 
 from odoo.tools import plaintext2html
 
-from .importer import Importer, MappingError, changed_values, snapshot
+from .importer import Importer, MappingError, snapshot
 from .values import link_id, normalize_email, normalize_phone, parse_date, parse_datetime, text
 
 PHONE_PREFERENCE = ("Mobile", "Home", "Work", "Other", "Fax")
@@ -399,6 +399,8 @@ class PatientImporter(Importer):
             ]
         )
         for item, partner, lead in zip(items, partners, leads, strict=True):
+            item.wrote(partner, item.values["partner"])
+            item.wrote(lead, item.values["lead"])
             item.main = partner
             item.audit("create", partner)
             item.audit("create", lead)
@@ -419,7 +421,7 @@ class PatientImporter(Importer):
         return changed
 
     def _write(self, item, record, values):
-        diff = changed_values(record, values)
+        diff = self.values_to_write(item, record, values)
         if not diff:
             return False
         previous = snapshot(record, list(diff))

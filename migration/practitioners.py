@@ -174,7 +174,7 @@ class PractitionerImporter(Importer):
 
     def update_one(self, item, user):
         values = self._user_values(item, user.sudo())
-        diff = changed_values(user, values)
+        diff = self.values_to_write(item, user, values)
         if not diff:
             return False
         previous = snapshot(user, list(diff))

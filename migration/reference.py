@@ -11,7 +11,7 @@ import re
 
 import pytz
 
-from .importer import Importer, MappingError, changed_values, snapshot
+from .importer import Importer, MappingError, snapshot
 from .values import link_id, normalize_email, text
 
 _HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -37,7 +37,7 @@ class RecordImporter(Importer):
         values = {
             name: value for name, value in item.values.items() if name not in self.create_only
         }
-        diff = changed_values(record, values)
+        diff = self.values_to_write(item, record, values)
         if not diff:
             return False
         previous = snapshot(record, list(diff))

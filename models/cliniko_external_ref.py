@@ -33,6 +33,11 @@ class ClinikoExternalRef(models.Model):
     )
     source_updated_at = fields.Datetime(help="Cliniko's updated_at when last synced.")
     synced_at = fields.Datetime(default=fields.Datetime.now)
+    cliniko_written = fields.Json(
+        string="Last Written",
+        help="Per Odoo record ('model,id') and field, a digest of the value the migration "
+        "last wrote: a delta sync leaves alone a field whose value changed in Odoo since.",
+    )
 
     _cliniko_record_unique = models.Constraint(
         "UNIQUE(connection_id, resource, cliniko_id)",

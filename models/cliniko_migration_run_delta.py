@@ -1,0 +1,166 @@
+"""Delta sync on the run: its window, its watermark, conflicts, the lock, the reconciliation.
+
+* A delta run (``run_type = 'delta'``) is executed by ``migration.delta.DeltaRunner``.
+* Every full or delta run notes the time it started querying (``delta_watermark``); when it
+  finishes successfully the connection's watermark moves to it (never on failure or pause).
+* The lock: starting a run takes a row lock on its connection (``FOR UPDATE NOWAIT``) and
+  refuses while another run of the same connection is running, so two runs never overlap.
+"""
+
+import psycopg2
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..migration.delta import DeltaRunner
+
+
+class ClinikoMigrationRun(models.Model):
+    _inherit = "cliniko.migration.run"
+
+    delta_watermark = fields.Datetime(
+        string="Watermark",
+        readonly=True,
+        copy=False,
+        help="Taken before the run's first query: the connection's watermark once the run "
+        "has finished successfully.",
+    )
+    delta_since = fields.Datetime(
+        string="Changes Since",
+        readonly=True,
+        copy=False,
+        help="Start of the window a delta run read (the previous watermark minus the buffer).",
+    )
+    is_final_sync = fields.Boolean(string="Final Sync", readonly=True, copy=False)
+    reconciliation = fields.Json(string="Reconciliation Data", readonly=True, copy=False)
+    reconciliation_html = fields.Html(
+        string="Reconciliation", compute="_compute_reconciliation_html", sanitize=False
+    )
+    conflict_ids = fields.One2many("cliniko.sync.conflict", "run_id", string="Conflicts")
+    conflict_count = fields.Integer(compute="_compute_conflict_count")
+
+    @api.depends("conflict_ids")
+    def _compute_conflict_count(self):
+        for run in self:
+            run.conflict_count = len(run.conflict_ids)
+
+    @api.depends("reconciliation")
+    def _compute_reconciliation_html(self):
+        for run in self:
+            rows = run.reconciliation or []
+            if not rows:
+                run.reconciliation_html = False
+                continue
+            body = "".join(
+                "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>"
+                % (
+                    row["label"],
+                    "?" if row["cliniko"] is None else row["cliniko"],
+                    row["references"],
+                    row["odoo"],
+                    row["odoo_active"],
+                )
+                for row in rows
+            )
+            run.reconciliation_html = (
+                '<table class="table table-sm"><thead><tr><th>Resource</th><th>In Cliniko</th>'
+                "<th>Reference rows</th><th>Odoo records</th><th>Active in Odoo</th></tr>"
+                "</thead><tbody>%s</tbody></table>" % body
+            )
+
+    # -- lock --------------------------------------------------------------------------------
+    def _cliniko_check_startable(self):
+        super()._cliniko_check_startable()
+        self.connection_id._cliniko_lock_for_run(self)
+
+    # -- start -------------------------------------------------------------------------------
+    def action_start(self):
+        deltas = self.filtered(lambda run: run.run_type == "delta")
+        for run in deltas:
+            run._cliniko_check_startable()
+            DeltaRunner(run).execute()
+        others = self - deltas
+        return super(ClinikoMigrationRun, others).action_start() if others else True
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("state") == "running":
+            for run in self.filtered(lambda run: not run.delta_watermark):
+                # A full run's watermark: when it started reading (kept on a resumed run).
+                run.delta_watermark = run.started_at or fields.Datetime.now()
+        elif vals.get("state") == "done":
+            for run in self:
+                run._cliniko_advance_watermark()
+        return result
+
+    def _cliniko_advance_watermark(self):
+        """Move the connection's watermark to this run's: only after a successful full
+        migration of everything, or a successful delta."""
+        self.ensure_one()
+        complete = self.run_type == "delta" or (
+            self.run_type == "full" and not self._selected_resources()
+        )
+        if not complete or not self.delta_watermark:
+            return
+        connection = self.connection_id
+        values = {}
+        if not connection.delta_watermark or connection.delta_watermark < self.delta_watermark:
+            values["delta_watermark"] = self.delta_watermark
+        if self.run_type == "delta":
+            values["delta_last_success"] = fields.Datetime.now()
+        if values:
+            connection.sudo().write(values)
+
+    def _cliniko_reconcile(self):
+        self.ensure_one()
+        self.reconciliation = DeltaRunner(self).reconcile()
+        return self.reconciliation
+
+    def summary(self):
+        result = super().summary()
+        conflicted = {line.resource: line.conflicted for line in self.resource_ids}
+        for resource, counters in result["resources"].items():
+            counters["conflicted"] = conflicted.get(resource, 0)
+        result.update(
+            run_type=self.run_type,
+            watermark=fields.Datetime.to_string(self.delta_watermark) or None,
+            since=fields.Datetime.to_string(self.delta_since) or None,
+            conflicts=len(self.conflict_ids),
+            reconciliation=self.reconciliation or None,
+        )
+        return result
+
+    def action_view_conflicts(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "cliniko_crm_migration.action_cliniko_sync_conflict"
+        )
+        action["domain"] = [("run_id", "=", self.id)]
+        return action
+
+
+class ClinikoMigrationRunResource(models.Model):
+    _inherit = "cliniko.migration.run.resource"
+
+    conflicted = fields.Integer(
+        help="Updated records where fields changed in Odoo since were left alone (also "
+        "counted as updated)."
+    )
+
+
+def lock_connection(connection):
+    """Row-lock the connection for this transaction; UserError if another holds it."""
+    try:
+        with connection.env.cr.savepoint(flush=False):
+            connection.env.cr.execute(
+                "SELECT id FROM cliniko_connection WHERE id = %s FOR UPDATE NOWAIT",
+                [connection.id],
+            )
+    except psycopg2.errors.LockNotAvailable as error:
+        raise UserError(
+            connection.env._(
+                "Another run of the connection %s is starting right now; try again when it "
+                "has finished.",
+                connection.display_name,
+            )
+        ) from error
