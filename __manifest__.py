@@ -36,6 +36,9 @@
         "views/cliniko_verification_views.xml",
         "wizard/cliniko_rollback_wizard_views.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["cliniko_crm_migration/static/tests/tours/*.js"],
+    },
     "installable": True,
     "application": False,
 }
