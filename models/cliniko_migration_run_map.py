@@ -102,16 +102,23 @@ class ClinikoMigrationRun(models.Model):
     # -- the field map gate --------------------------------------------------------------------
     def _cliniko_check_startable(self):
         super()._cliniko_check_startable()
-        self._cliniko_ensure_field_map()
+        if not self._cliniko_accepts_proposed_map():
+            self._cliniko_ensure_field_map()
+        # else the runner proposes and confirms the map as its first step (``_prepare``), so
+        # that Cliniko refusing the proposal's reads fails the run in plain words
+
+    def _cliniko_accepts_proposed_map(self):
+        self.ensure_one()
+        return bool(
+            self.cliniko_accept_proposed_map or self.env.context.get("cliniko_accept_proposed_map")
+        )
 
     def _cliniko_ensure_field_map(self):
         """Return the run's confirmed map, or raise a UserError saying what is missing. With
         "accept proposed map", a missing or draft map is proposed and confirmed first."""
         self.ensure_one()
         field_map = self.field_map_id
-        accept = self.cliniko_accept_proposed_map or self.env.context.get(
-            "cliniko_accept_proposed_map"
-        )
+        accept = self._cliniko_accepts_proposed_map()
         if field_map.state != "confirmed" and accept:
             if not field_map:
                 field_map = self.env["cliniko.field.map"].cliniko_propose(self.connection_id)

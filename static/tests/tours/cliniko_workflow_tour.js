@@ -37,8 +37,17 @@ tours.add("cliniko_workflow_connect", {
             content: "Cliniko's count per resource is shown",
         },
         {
-            trigger: ".o_field_widget[name=api_key_input] input:value('')",
+            trigger: ".o_field_widget[name=api_key_status]:contains('set'):not(:contains('not'))",
+            content: "The key is stored",
+        },
+        {
+            trigger: ".o_field_widget[name=api_key_input] input",
             content: "The key is never shown again",
+            run: function () {
+                if (this.anchor.value) {
+                    throw new Error("the API key is shown after saving");
+                }
+            },
         },
         {
             trigger: "button[name=action_run_source_audit]",
@@ -63,6 +72,7 @@ tours.add("cliniko_workflow_sample", {
             content: "Read the practitioners and propose their users",
             run: "click",
         },
+        { trigger: "a[name=practitioners]", content: "Open the practitioners", run: "click" },
         {
             trigger: ".o_field_widget[name=practitioner_decision_ids] .o_data_row",
             content: "One row per practitioner",
@@ -82,16 +92,16 @@ tours.add("cliniko_workflow_sample", {
             run: "click",
         },
         {
-            trigger: ".o_statusbar_status button.active:contains('Confirmed')",
+            trigger: ".o_statusbar_status button[aria-checked=true]:contains('Confirmed')",
         },
-        { trigger: ".o_breadcrumb li:first-child a", content: "Back to the run", run: "click" },
+        { trigger: ".o_breadcrumb .breadcrumb-item a:contains('(Sample)')", content: "Back to the run", run: "click" },
         {
             trigger: "button[name=action_start]",
             content: "Start: queued for the scheduler",
             run: "click",
         },
         {
-            trigger: ".o_statusbar_status button.active:contains('Queued')",
+            trigger: ".o_statusbar_status button[aria-checked=true]:contains('Queued')",
             content: "The run waits for the scheduler, not the web request",
         },
     ],
@@ -100,7 +110,7 @@ tours.add("cliniko_workflow_sample", {
 tours.add("cliniko_workflow_review", {
     steps: () => [
         {
-            trigger: ".o_statusbar_status button.active:contains('Done')",
+            trigger: ".o_statusbar_status button[aria-checked=true]:contains('Done')",
             content: "The scheduler finished the sample",
         },
         {
@@ -137,7 +147,7 @@ tours.add("cliniko_workflow_review", {
             run: "click",
         },
         {
-            trigger: ".o_statusbar_status button.active:contains('Rolled Back')",
+            trigger: ".o_statusbar_status button[aria-checked=true]:contains('Rolled Back')",
             content: "The run is rolled back",
         },
     ],
