@@ -38,6 +38,9 @@
         "data/cliniko_delta_cron.xml",
         "views/cliniko_delta_views.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["cliniko_crm_migration/static/tests/tours/*.js"],
+    },
     "installable": True,
     "application": False,
 }

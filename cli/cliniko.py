@@ -1,11 +1,16 @@
 """Headless Cliniko migration commands, for scripts and CI.
 
-    odoo-bin --addons-path=PATHS cliniko migrate -d DB [-c CONFIG]
-             --api-key KEY --base-url URL --json
+    odoo-bin --addons-path=PATHS cliniko audit -d DB (--connection ID | --api-key KEY ...) --json
+    odoo-bin --addons-path=PATHS cliniko sample -d DB (--connection ID | ...) --size N --json
+    odoo-bin --addons-path=PATHS cliniko migrate -d DB (--connection ID | ...)
+             [--accept-proposed-map] [--unmatched-practitioners placeholder|unassigned] --json
+    odoo-bin --addons-path=PATHS cliniko delta -d DB (--connection ID | ...) [--final] --json
+    odoo-bin --addons-path=PATHS cliniko verify -d DB --run RUN_ID --json
     odoo-bin --addons-path=PATHS cliniko rollback -d DB --run RUN_ID --json
 
-With --json the last line of standard output is one JSON object (the run's summary). The exit
-status is non-zero when the run did not end as expected. Odoo loads this file as
+With --json the last line of standard output is one JSON object (the step's summary). The exit
+status is non-zero when the step did not end as expected (2 when it was refused, e.g. a run on
+an unconfirmed field map without --accept-proposed-map). Odoo loads this file as
 ``odoo.cli.cliniko``, outside the addon package, so addon code is imported once the registry
 is loaded.
 """
@@ -17,6 +22,7 @@ import sys
 
 from odoo import SUPERUSER_ID, api
 from odoo.cli.command import Command
+from odoo.exceptions import UserError
 from odoo.modules.registry import Registry
 from odoo.tools import config
 
@@ -24,33 +30,12 @@ _logger = logging.getLogger("odoo.cli.cliniko")
 
 
 class Cliniko(Command):
-    """Migrate a clinic from Cliniko into Odoo CRM, or roll a run back."""
+    """Migrate a clinic from Cliniko into Odoo CRM: audit, sample, migrate, verify, roll back."""
 
     name = "cliniko"
 
     def run(self, args):
-        parser = argparse.ArgumentParser(
-            prog=self.prog,
-            description=self.__doc__,
-            epilog="Odoo options (-d DB, -c CONFIG, --db_host ...) follow the subcommand.",
-        )
-        commands = parser.add_subparsers(dest="command", required=True)
-        migrate = commands.add_parser("migrate", help="run a full migration")
-        migrate.add_argument("--api-key", help="Cliniko API key (else the connection's)")
-        migrate.add_argument("--base-url", help="API base URL override, e.g. a sandbox")
-        migrate.add_argument("--connection", type=int, help="id of an existing connection")
-        migrate.add_argument("--contact-email", help="e-mail sent in the User-Agent")
-        migrate.add_argument("--resources", help="comma-separated Cliniko resources (default all)")
-        migrate.add_argument(
-            "--unmatched-practitioners",
-            choices=("placeholder", "unassigned"),
-            help="what to do with practitioners that match no Odoo user by e-mail (without it "
-            "the run pauses before appointments until each has a decision)",
-        )
-        rollback = commands.add_parser("rollback", help="roll a run back")
-        rollback.add_argument("--run", type=int, required=True, dest="run_id")
-        for sub in (migrate, rollback):
-            sub.add_argument("--json", action="store_true", help="print the summary as JSON")
+        parser = self._parser()
         options, odoo_args = parser.parse_known_args(args)
         config.parse_config(odoo_args, setup_logging=True)
         db_names = config["db_name"]
@@ -61,21 +46,123 @@ class Cliniko(Command):
             env = api.Environment(cr, SUPERUSER_ID, {})
             if "cliniko.migration.run" not in env:
                 parser.error("the addon cliniko_crm_migration is not installed in %s" % db_names[0])
-            if options.command == "migrate":
-                run = self._migrate(env, options, parser)
-                ok = run.state == "done"  # paused for decisions or failed: non-zero
-            else:
-                run = env["cliniko.migration.run"].browse(options.run_id).exists()
-                if not run:
-                    parser.error("no run %s" % options.run_id)
-                run.action_rollback()
-                ok = run.state == "rolled_back"
+            try:
+                summary, ok = getattr(self, "_" + options.command)(env, options, parser)
+            except UserError as refused:
+                cr.rollback()
+                self._report({"refused": True, "error": str(refused)}, options.json)
+                sys.exit(2)
             cr.commit()
-            summary = run.summary()
         self._report(summary, options.json)
         sys.exit(0 if ok else 1)
 
+    def _parser(self):
+        parser = argparse.ArgumentParser(
+            prog=self.prog,
+            description=self.__doc__,
+            epilog="Odoo options (-d DB, -c CONFIG, --db_host ...) follow the subcommand.",
+        )
+        commands = parser.add_subparsers(dest="command", required=True)
+        audit = commands.add_parser("audit", help="audit the clinic's data before migrating")
+        sample = commands.add_parser("sample", help="migrate a sample, with a field-level diff")
+        sample.add_argument("--size", type=int, default=200, help="patients (default 200)")
+        migrate = commands.add_parser("migrate", help="run a full migration")
+        migrate.add_argument("--resources", help="comma-separated Cliniko resources (default all)")
+        delta = commands.add_parser(
+            "delta", help="carry what changed in Cliniko since the last sync into Odoo"
+        )
+        delta.add_argument(
+            "--final", action="store_true", help="the final sync, with its reconciliation"
+        )
+        for sub in (audit, sample, migrate, delta):
+            sub.add_argument("--api-key", help="Cliniko API key (else the connection's)")
+            sub.add_argument("--base-url", help="API base URL override, e.g. a sandbox")
+            sub.add_argument("--connection", type=int, help="id of an existing connection")
+            sub.add_argument("--contact-email", help="e-mail sent in the User-Agent")
+        for sub in (sample, migrate):
+            sub.add_argument(
+                "--accept-proposed-map",
+                action="store_true",
+                help="confirm the proposed field map as is when no map is confirmed yet "
+                "(without it the run refuses to start on an unconfirmed map)",
+            )
+            sub.add_argument(
+                "--unmatched-practitioners",
+                choices=("placeholder", "unassigned"),
+                help="what to do with practitioners that match no Odoo user by e-mail "
+                "(without it the run pauses before appointments until each has a decision)",
+            )
+        verify = commands.add_parser("verify", help="reconcile and compare a run field by field")
+        rollback = commands.add_parser("rollback", help="roll a run back")
+        for sub in (verify, rollback):
+            sub.add_argument("--run", type=int, required=True, dest="run_id")
+        for sub in (audit, sample, migrate, delta, verify, rollback):
+            sub.add_argument("--json", action="store_true", help="print the summary as JSON")
+        return parser
+
+    # -- steps ---------------------------------------------------------------------------------
+    def _audit(self, env, options, parser):
+        connection = self._connection(env, options, parser)
+        audit = env["cliniko.source.audit"].cliniko_run_for(connection)
+        summary = audit.cliniko_summary()
+        return summary, not summary.get("error")
+
+    def _sample(self, env, options, parser):
+        run = self._start(env, options, parser, run_type="sample", sample_size=options.size)
+        summary = dict(run.summary(), **run.cliniko_sample_summary())
+        return summary, run.state == "done"
+
     def _migrate(self, env, options, parser):
+        run = self._start(env, options, parser, run_type="full", resources=options.resources)
+        return run.summary(), run.state == "done"  # paused for decisions or failed: non-zero
+
+    def _delta(self, env, options, parser):
+        connection = self._connection(env, options, parser)
+        summary = connection.with_context(cliniko_run_now=True).cliniko_delta_sync(
+            final=options.final
+        )
+        return summary, summary.get("state") == "done"
+
+    def _verify(self, env, options, parser):
+        summary = self._run(env, options, parser).cliniko_verify()
+        return summary, bool(summary.get("verified"))
+
+    def _rollback(self, env, options, parser):
+        run = self._run(env, options, parser)
+        run.action_rollback()
+        summary = dict(run.summary(), **run.cliniko_rollback_summary())
+        return summary, run.state == "rolled_back"
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _start(self, env, options, parser, **values):
+        connection = self._connection(env, options, parser)
+        context = {
+            "cliniko_accept_proposed_map": options.accept_proposed_map,
+            "cliniko_run_now": True,  # the command is the worker: no scheduler, no web request
+        }
+        run = (
+            env["cliniko.migration.run"]
+            .with_context(**context)
+            .create(
+                dict(
+                    values,
+                    connection_id=connection.id,
+                    unmatched_practitioners=options.unmatched_practitioners or False,
+                )
+            )
+        )
+        run.action_start()
+        return run
+
+    @staticmethod
+    def _run(env, options, parser):
+        run = env["cliniko.migration.run"].browse(options.run_id).exists()
+        if not run:
+            parser.error("no run %s" % options.run_id)
+        return run
+
+    @staticmethod
+    def _connection(env, options, parser):
         Connection = env["cliniko.connection"]
         if options.connection:
             connection = Connection.browse(options.connection).exists()
@@ -101,28 +188,22 @@ class Cliniko(Command):
                 )
         if options.contact_email:
             connection.contact_email = options.contact_email
-        run = env["cliniko.migration.run"].create(
-            {
-                "connection_id": connection.id,
-                "run_type": "full",
-                "resources": options.resources,
-                "unmatched_practitioners": options.unmatched_practitioners or False,
-            }
-        )
-        run.action_start()
-        return run
+        return connection
 
     @staticmethod
     def _report(summary, as_json):
         if as_json:
-            sys.stdout.write(json.dumps(summary) + "\n")
+            sys.stdout.write(json.dumps(summary, default=str) + "\n")
             return
-        lines = ["run %s: %s" % (summary["run_id"], summary["state"])]
-        for resource, counts in summary["resources"].items():
-            lines.append(
-                "  %-28s " % resource
-                + "  ".join("%s %s" % (name, value) for name, value in counts.items())
-            )
-        if summary.get("error"):
-            lines.append("  error: %s" % summary["error"])
+        lines = []
+        for key, value in summary.items():
+            if isinstance(value, dict):
+                lines.append("%s:" % key)
+                for name, inner in value.items():
+                    shown = inner
+                    if isinstance(inner, dict):
+                        shown = "  ".join("%s %s" % item for item in inner.items())
+                    lines.append("  %-28s %s" % (name, shown))
+            else:
+                lines.append("%s: %s" % (key, value))
         sys.stdout.write("\n".join(lines) + "\n")

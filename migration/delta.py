@@ -83,6 +83,29 @@ class _DeltaClient:
             self._runner.observe(resource, page)
             yield page
 
+    def get(self, path_or_url, params=None):
+        """One page, as ``Importer.pages`` reads them: the first page of a list read in full
+        is narrowed to the window (the next pages' links carry the same query), every page is
+        observed."""
+        path = self._relative(path_or_url)
+        pairs = list(params.items() if isinstance(params, dict) else params or [])
+        # A full read of a list asks for an order; one-off look-ups (the clinic's country,
+        # counts) do not, and are not narrowed.
+        if path and any(key == "sort" for key, _value in pairs):
+            params = self._runner.delta_params(path, pairs)
+        page = self._client.get(path_or_url, params)
+        if path and isinstance(page, dict):
+            self._runner.observe(path, page)
+        return page
+
+    def _relative(self, path_or_url):
+        """The path under the API's base URL ("/patients"), or "" for anything else."""
+        url = self._client._url(path_or_url)
+        base = self._client.base_url.rstrip("/")
+        if not url.startswith(base + "/"):
+            return ""
+        return url[len(base) :].split("?")[0]
+
     def iter_records(self, resource, params=None, per_page=100):
         key = self._client._list_key(resource)
         for page in self.iter_pages(resource, params, per_page):
@@ -171,7 +194,7 @@ class DeltaRunner(MigrationRunner):
 
     # -- per resource ------------------------------------------------------------------------
     def _import_resource(self, resource):
-        super()._import_resource(resource)
+        finished = super()._import_resource(resource)
         for name, line in list(self._counters.items()):
             if line.done and name not in self._removals_done:
                 self._removals_done.add(name)
@@ -180,6 +203,7 @@ class DeltaRunner(MigrationRunner):
                 if name == "patients":
                     self._fold_merges()
                 self._checkpoint()
+        return finished
 
     def count(self, resource, items):
         super().count(resource, items)

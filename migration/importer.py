@@ -15,6 +15,9 @@ import logging
 
 from odoo import fields
 
+from ..cliniko_api import ClinikoError
+from ..cliniko_api.client import MAX_PER_PAGE
+from ..cliniko_api.client import _normalize_params as normalize_params
 from . import conflicts, graph
 from .values import parse_datetime
 
@@ -99,12 +102,36 @@ class Importer:
         params.append(("sort", "created_at:asc"))
         return params
 
+    # Resuming: the runner sets ``resume_cursor`` (the URL of the next page to read, kept on
+    # the run's resource line); before yielding a page, ``pages`` sets ``next_cursor`` to
+    # the URL of the page after it (None after the last page).
+    resume_cursor = None
+    next_cursor = None
+
     def pages(self):
-        """Yield the records of each Cliniko page of this resource, oldest first."""
-        for page in self.runner.client.iter_pages(
-            "/" + self.resource, params=self.list_params(), per_page=self.runner.page_size
-        ):
+        """Yield the records of each Cliniko page of this resource, oldest first, from
+        ``resume_cursor`` when set (following ``links.next`` as ``client.iter_pages`` does)."""
+        client = self.runner.client
+        per_page = max(1, min(MAX_PER_PAGE, int(self.runner.page_size or MAX_PER_PAGE)))
+        first_params = [
+            (key, value) for key, value in normalize_params(self.list_params()) if key != "per_page"
+        ]
+        first_params.append(("per_page", str(per_page)))
+        if self.resume_cursor:
+            url, params = client._url(self.resume_cursor), None
+        else:
+            url, params = client._url("/" + self.resource), first_params
+        seen = set()
+        while url:
+            page = client.get(url, params)
+            next_url = client._next_url(page, url, first_params)
+            if next_url in seen:
+                raise ClinikoError("Cliniko's next-page links loop on %s; stopping." % next_url)
+            if next_url:
+                seen.add(next_url)
+            self.next_cursor = next_url
             yield page.get(self.resource) or []
+            url, params = next_url, None
 
     def before_resource(self):
         """Once, before the first page (e.g. read small lookup lists)."""
@@ -146,8 +173,26 @@ class Importer:
         candidates = [values, *(v for v in values.values() if isinstance(v, dict))]
         return {name for found in candidates for name in found if name in record._fields}
 
+    # -- the run's scope and field map -------------------------------------------------------
+    def in_scope(self, records):
+        """The records of a page the run migrates: all of them, or, for a sample run, those of
+        the sample's patients (and what hangs off them). Out of scope records are not counted."""
+        scope = getattr(self.runner, "sample_scope", None)
+        if scope is None:
+            return records
+        from .sample import filter_scope  # noqa: PLC0415 - sample imports this module
+
+        return filter_scope(self, records, scope)
+
+    def apply_field_map(self, values):
+        """The mapped ``values`` as the run's confirmed field map wants them (skipped fields
+        dropped, custom fields written where the map sends them)."""
+        plan = getattr(self.runner, "field_map_plan", None)
+        return plan.apply(self.resource, values) if plan is not None else values
+
     # -- template ----------------------------------------------------------------------------
     def import_page(self, records):
+        records = self.in_scope(records)
         items = [Item(record) for record in records]
         refs = self.binder.to_internal(self.resource, [item.cliniko_id for item in items])
         pending = []
@@ -168,7 +213,7 @@ class Importer:
         to_create, to_update = [], []
         for item in pending:
             try:
-                item.values = self.map(item)
+                item.values = self.apply_field_map(self.map(item))
             except MappingError as error:
                 item.done("fail", str(error))
                 continue

@@ -52,6 +52,46 @@ def practitioner_name(record):
     )
 
 
+def practitioner_email(cliniko_users, record):
+    """``(normalised e-mail or None, e-mail as typed or None, why it cannot be matched)`` of a
+    practitioner, from its Cliniko user (``cliniko_users``: the ``/users`` records by id)."""
+    user = cliniko_users.get(link_id(record.get("user")) or "")
+    if user is None:
+        return None, None, "its Cliniko user could not be read"
+    raw = text(user.get("email"))
+    if not raw:
+        return None, None, "no e-mail in Cliniko"
+    normalized = email_normalize(raw)
+    if not normalized:
+        return None, raw, "its e-mail is not a valid address"
+    return normalized, raw, "no Odoo user has its e-mail"
+
+
+def users_by_email(Users, emails):
+    """``{normalised e-mail: users having it}`` (archived and portal users too), one query;
+    an e-mail nobody has maps to an empty recordset."""
+    result = defaultdict(Users.browse)
+    wanted = list({email for email in emails if email})
+    if wanted:
+        for user in Users.with_context(active_test=False).search(
+            [("email_normalized", "in", wanted)]
+        ):
+            result[user.email_normalized] |= user
+    return result
+
+
+def match_user(matches, why):
+    """Among ``matches`` (the users having a practitioner's e-mail), the users it may be
+    mapped to (active, internal) and, unless exactly one, why it cannot be:
+    ``(eligible, why)``; ``why`` is the reason given when nobody has the e-mail."""
+    eligible = matches.filtered(lambda user: user.active and not user.share)
+    if len(eligible) > 1:
+        why = "%s Odoo users have its e-mail" % len(eligible)
+    elif not eligible and matches:
+        why = "only an archived or portal user has its e-mail"
+    return eligible, why
+
+
 def map_practitioner(record):
     """The Cliniko fields kept on the practitioner's user."""
     return {
@@ -272,11 +312,9 @@ class PractitionerImporter(Importer):
         }
         emails = {str(record["id"]): self._email(record) for record in unbound}
         whys = {}
-        by_email = defaultdict(self.Users.browse)
-        wanted = {email for email, _raw, _why in emails.values() if email}
-        if wanted:
-            for user in self.Users.search([("email_normalized", "in", list(wanted))]):
-                by_email[user.email_normalized] |= user
+        by_email = users_by_email(
+            self.Users, [email for email, _raw, _why in emails.values() if email]
+        )
         placeholders = {
             user.login: user
             for user in self.Users.search(
@@ -297,14 +335,10 @@ class PractitionerImporter(Importer):
                 )
                 continue
             matches = by_email[email] if email else self.Users.browse()
-            eligible = matches.filtered(lambda user: user.active and not user.share)
+            eligible, why = match_user(matches, why)
             if len(eligible) == 1:
                 self._plans[pid] = _Plan("map", eligible, decision, "matched by e-mail")
                 continue
-            if len(eligible) > 1:
-                why = "%s Odoo users have its e-mail" % len(eligible)
-            elif matches:
-                why = "only an archived or portal user has its e-mail"
             whys[pid] = why
             name = practitioner_name(record)
             proposed = (eligible or matches)[:1] or by_name.get(name, self.Users.browse())[:1]
@@ -349,17 +383,7 @@ class PractitionerImporter(Importer):
         return _Plan("placeholder", placeholder, decision, "placeholder user already existed")
 
     def _email(self, record):
-        """``(normalised e-mail or None, e-mail as typed or None, why it cannot be matched)``."""
-        user = self._cliniko_users.get(link_id(record.get("user")) or "")
-        if user is None:
-            return None, None, "its Cliniko user could not be read"
-        raw = text(user.get("email"))
-        if not raw:
-            return None, None, "no e-mail in Cliniko"
-        normalized = email_normalize(raw)
-        if not normalized:
-            return None, raw, "its e-mail is not a valid address"
-        return normalized, raw, "no Odoo user has its e-mail"
+        return practitioner_email(self._cliniko_users, record)
 
     def _previous_decisions(self, cliniko_ids):
         """The decision of the connection's latest other run (not rolled back), per id."""

@@ -17,10 +17,12 @@ what it updated gets its previous values back, and each step is itself audited.
 """
 
 import importlib
+import itertools
 import logging
 import threading
+import time
 
-from odoo import fields
+from odoo import SUPERUSER_ID, fields
 from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
 
@@ -59,12 +61,17 @@ def in_test_mode():
 class MigrationRunner:
     page_size = 100  # Cliniko's maximum
 
-    def __init__(self, run, client=None):
+    def __init__(self, run, client=None, max_pages=None):
         self.env = silent_env(run.env)
         self.run = run.with_env(self.env)
         self.connection = self.run.connection_id
         self.binder = Binder(self.env, self.connection)
         self._client = client
+        # A batch's budget: stop after this many pages (None: go to the end).
+        self.max_pages = max_pages
+        if run.env.context.get("cliniko_page_size"):
+            self.page_size = max(1, min(100, int(run.env.context["cliniko_page_size"])))
+        self._pages_left = None
         self.region = None
         self._countries = {}
         self._states = {}
@@ -79,13 +86,40 @@ class MigrationRunner:
 
     # -- execution ---------------------------------------------------------------------------
     def execute(self):
-        run = self.run
-        run.write({"state": "running", "started_at": fields.Datetime.now(), "error_message": False})
+        """Start (or resume) the run and carry it to its end in this process (CLI, tests)."""
+        self.start()
+        self.work()
+        return self.run
+
+    def start(self):
+        """Mark the run running; the work itself is ``work()``, in one go or in batches."""
+        values = {"state": "running", "error_message": False}
+        if not self.run.started_at:
+            values["started_at"] = fields.Datetime.now()
+        self.run.write(values)
         self._checkpoint()
+
+    def work(self):
+        """Migrate from where the run stopped until it ends, waits for the admin, is paused
+        or cancelled by a person, or this batch's budget is spent (``max_pages``, or the
+        scheduled job's time as ``_commit_progress`` reports it).
+
+        Each page is committed with its counters and the resource's cursor, so a batch that
+        dies loses at most the page it was on, and the next batch reads that page again.
+        Returns True when there is nothing left to do for now, False when the run needs
+        another batch.
+        """
+        run = self.run
+        self._pages_left = self.max_pages
         try:
             self._prepare()
             for resource in graph.load_order(run._selected_resources()):
-                self._import_resource(resource)
+                if not self._import_resource(resource):
+                    if run.state in ("paused", "cancelled"):
+                        run._log("Run %s after a page, as asked" % run.state)
+                        self._checkpoint()
+                        return True
+                    return False
         except RunBlocked as blocked:
             # Waiting for the admin (e.g. practitioner decisions): resumable, not a failure.
             run.write({"state": "blocked", "error_message": str(blocked)})
@@ -102,9 +136,18 @@ class MigrationRunner:
         else:
             run.write({"state": "done", "finished_at": fields.Datetime.now()})
         self._checkpoint()
-        return run
+        return True
 
     def _prepare(self):
+        # No record moves before the field map is confirmed, whatever started the run.
+        field_map = self.run._cliniko_ensure_field_map()
+        self.field_map_plan = field_map._cliniko_plan()
+        if self.run.run_type == "sample":
+            from .sample import choose_for_run  # noqa: PLC0415 - sample imports the runner
+
+            if not self.run.sample_patient_ids:
+                choose_for_run(self.run, runner=self)
+            self.sample_scope = self.run._cliniko_sample_ids() or set()
         country = self.connection.country_id
         if not country:
             page = self.client.get("/businesses", params=[("per_page", 1)])
@@ -114,13 +157,21 @@ class MigrationRunner:
         self.region = country.code if country else None
 
     def _import_resource(self, resource):
+        """Import one resource from where it stopped; False if the batch stops before its end.
+
+        Where it stopped: importers reading one plain list (``Importer.pages``) resume at the
+        stored ``links.next`` URL; the others (merged or several lists) read again, without
+        importing them, the pages already done. The binder would turn a page imported twice
+        into skips; the counters are only ever written with the page they count, so they
+        never count a page twice.
+        """
         cls = importer_class(resource)
         if cls is None:
             self.run._log("%s: no importer yet, not migrated" % resource.label)
-            return
+            return True
         counter = self._counter(resource.name)
         if counter.done:
-            return  # finished before the run was paused
+            return True  # finished before the run was paused
         if resource.needs_practitioner_decisions:
             undecided = self.run._cliniko_undecided_practitioners()
             if undecided:
@@ -130,13 +181,67 @@ class MigrationRunner:
                     "start the run again." % (len(undecided), ", ".join(undecided.mapped("name")))
                 )
         importer = cls(self)
+        if not counter.started_at:
+            counter.write({"started_at": fields.Datetime.now(), "total": self._total(importer)})
         importer.before_resource()
-        for records in importer.pages():
+        resumable = type(importer).pages is Importer.pages
+        if counter.last_page_read:
+            pages = iter(())
+        elif resumable:
+            importer.resume_cursor = counter.cursor or None
+            pages = importer.pages()
+        else:
+            pages = itertools.islice(importer.pages(), counter.pages_done, None)
+        clock = time.monotonic()
+        for records in pages:
             importer.import_page(records)
-            self._checkpoint()
+            values = {
+                "pages_done": counter.pages_done + 1,
+                "seconds": counter.seconds + time.monotonic() - clock,
+            }
+            if resumable:
+                values.update(cursor=importer.next_cursor or False)
+                values.update(last_page_read=not importer.next_cursor)
+            counter.write(values)
+            time_left = self._checkpoint(len(records))
+            clock = time.monotonic()
+            if self._batch_spent(time_left) or self._interrupted():
+                return False
+        counter.last_page_read = True
         importer.after_resource()
         counter.done = True
         self._checkpoint()
+        return True
+
+    def _total(self, importer):
+        """How many records Cliniko holds for this resource (with the run's filters); 0 when
+        Cliniko cannot say (e.g. a resource read per patient)."""
+        params = [(key, value) for key, value in importer.list_params() if key != "sort"]
+        try:
+            return self.client.count("/" + importer.resource, params=params)
+        except ClinikoError as error:
+            _logger.info("no total for %s: %s", importer.resource, error)
+            return 0
+
+    def _batch_spent(self, time_left):
+        if time_left <= 0:
+            return True
+        if self._pages_left is None:
+            return False
+        self._pages_left -= 1
+        return self._pages_left <= 0
+
+    def _interrupted(self):
+        """Paused or cancelled by a person since the page began (read afresh)."""
+        self.run.invalidate_recordset(["state"])
+        return self.run.state in ("paused", "cancelled")
+
+    def _remaining(self):
+        """Records still to read (an estimate, at least 1 while the run goes on)."""
+        if self.run.state != "running":
+            return 0
+        lines = self.env["cliniko.migration.run.resource"].search([("run_id", "=", self.run.id)])
+        return max(1, sum(max(line.total - line.fetched, 0) for line in lines if not line.done))
 
     def _fail(self, message):
         self.run.write(
@@ -147,10 +252,16 @@ class MigrationRunner:
     def _on_wait(self, reason, seconds):
         self.run._log("Waited %.1f s: %s" % (seconds, reason))
 
-    def _checkpoint(self):
+    def _checkpoint(self, processed=0):
+        """Flush and commit what is done (not in tests, except a scheduled job's own cursor).
+        In a scheduled job the commit goes through ``_commit_progress``, which also says how
+        many seconds the job may still use; elsewhere there is no limit."""
         self.env.flush_all()
+        if self.env.context.get("ir_cron_progress_id"):
+            return self.env["ir.cron"]._commit_progress(processed, remaining=self._remaining())
         if not in_test_mode():
             self.env.cr.commit()
+        return float("inf")
 
     # -- services for importers --------------------------------------------------------------
     def records(self, resource, cliniko_ids):
@@ -252,15 +363,20 @@ class MigrationRunner:
         return self._countries[key]
 
     # -- rollback ----------------------------------------------------------------------------
+    unlink_batch = 500
+
+    def _bound_here(self, model, ids):
+        return [
+            ("connection_id", "=", self.connection.id),
+            ("res_model", "=", model),
+            ("res_id", "in", list(ids)),
+        ]
+
     def _rollback_line(self, line):
         """Undo one audit line; return the (action, message) of the rollback's own audit line."""
         Ref = self.env["cliniko.external.ref"].sudo()
         record = self.env[line.res_model].browse(line.res_id).exists()
-        bound_here = [
-            ("connection_id", "=", self.connection.id),
-            ("res_model", "=", line.res_model),
-            ("res_id", "=", line.res_id),
-        ]
+        bound_here = self._bound_here(line.res_model, [line.res_id])
         if line.action == "create":
             Ref.search(bound_here).unlink()
             if record:
@@ -295,47 +411,162 @@ class MigrationRunner:
                 self.env.invalidate_all()
         return "fail", "rollback failed: %s" % error
 
-    def rollback(self):
-        """Undo the run: remove what it created and restore what it updated, newest first."""
-        run = self.run
-        if run.state == "rolled_back":
-            return run
+    def _rollback_values(self, line, action=None, message=None):
+        return {
+            "resource": line.resource,
+            "cliniko_id": line.cliniko_id,
+            "res_model": line.res_model,
+            "res_id": line.res_id,
+            "is_rollback": True,
+            "previous_values": False,
+            "action": action,
+            "message": message,
+        }
+
+    def _rollback_one(self, line):
+        """Undo one line in its own savepoint (archive what cannot be removed)."""
+        if not line.res_model or not line.res_id:
+            return self._rollback_values(line, "skip", "rollback: no Odoo record to undo")
+        try:
+            with self.env.cr.savepoint():
+                action, message = self._rollback_line(line)
+                self.env.flush_all()
+        except Exception as error:  # noqa: BLE001 - listed in the audit, the rest goes on
+            self.env.invalidate_all()
+            action, message = self._rollback_archive(line, error)
+        return self._rollback_values(line, action, message)
+
+    def _rollback_creates(self, model, lines):
+        """Remove the records of ``lines`` (one model) and their bindings at once; if that
+        fails (one is still referenced elsewhere), one by one."""
+        ids = {line.res_id for line in lines if line.res_id}
+        try:
+            with self.env.cr.savepoint():
+                self.env["cliniko.external.ref"].sudo().search(
+                    self._bound_here(model, ids)
+                ).unlink()
+                self.env[model].browse(list(ids)).exists().unlink()
+                self.env.flush_all()
+        except Exception:  # noqa: BLE001 - each record is retried (and reported) below
+            self.env.invalidate_all()
+            return [self._rollback_one(line) for line in lines]
+        return [
+            self._rollback_values(line, "delete", "rollback: removed what the run created")
+            for line in lines
+        ]
+
+    def _rollback_lines(self):
+        """The run's own create/update audit lines, in rollback order: the graph reversed
+        (dependents first), newest first within a resource."""
         found = (
             self.env["cliniko.audit.log"]
             .sudo()
             .search(
                 [
-                    ("run_id", "=", run.id),
+                    ("run_id", "=", self.run.id),
                     ("is_rollback", "=", False),
                     ("action", "in", ("create", "update")),
                 ],
                 order="id desc",
             )
         )
-        # The graph reversed gives the order (dependents first); newest first within a resource.
         rank = {resource.name: index for index, resource in enumerate(graph.rollback_order())}
-        lines = found.sorted(lambda line: (rank.get(line.resource, -1), -line.id))
-        audit = []
+        return found.sorted(lambda line: (rank.get(line.resource, -1), -line.id)), rank
+
+    def kept_records(self, lines=None):
+        """``{(model, id): reason}``: the records this run created or updated that a person
+        changed after the run, which the rollback keeps as they are.
+
+        The rule: a record is changed by a person when its last writer (``write_uid``) is a
+        real user (not the superuser, which scheduled jobs and the command line use) and
+        either (a) is not one of the users the run wrote as (the authors of its audit lines)
+        and wrote at or after the run's last write to that record (the ``create_date`` of its
+        newest audit line for it: the same transaction as the run's write), or (b) wrote
+        after the run ended (its ``finished_at``, else its newest audit line). A record the
+        run created that a kept record still points to (a many2one, e.g. the partner of a
+        kept lead) is kept too, so the kept record stays whole.
+        """
+        if lines is None:
+            lines, _rank = self._rollback_lines()
+        if not lines:
+            return {}
+        run_users = set(lines.mapped("create_uid").ids)
+        last_touch = {}
         for line in lines:
-            values = {
-                "resource": line.resource,
-                "cliniko_id": line.cliniko_id,
-                "res_model": line.res_model,
-                "res_id": line.res_id,
-                "is_rollback": True,
-                "previous_values": False,
-            }
-            try:
-                with self.env.cr.savepoint():
-                    action, message = self._rollback_line(line)
-                    self.env.flush_all()
-            except Exception as error:  # noqa: BLE001 - listed in the audit, the rest goes on
-                self.env.invalidate_all()
-                action, message = self._rollback_archive(line, error)
-            values.update(action=action, message=message)
-            audit.append(values)
+            if line.res_model and line.res_id:
+                key = (line.res_model, line.res_id)
+                last_touch[key] = max(last_touch.get(key) or line.create_date, line.create_date)
+        run_end = self.run.finished_at or max(last_touch.values(), default=False)
+        by_model = {}
+        for model, res_id in last_touch:
+            by_model.setdefault(model, []).append(res_id)
+        kept = {}
+        for model, ids in by_model.items():
+            Model = self.env[model].sudo().with_context(active_test=False)
+            if not Model._log_access:
+                continue
+            for record in Model.browse(ids).exists():
+                writer, when = record.write_uid, record.write_date
+                if not writer or writer.id == SUPERUSER_ID or not when:
+                    continue
+                if (writer.id not in run_users and when >= last_touch[(model, record.id)]) or (
+                    run_end and when > run_end
+                ):
+                    kept[(model, record.id)] = "changed by %s on %s, after the run" % (
+                        writer.name,
+                        fields.Datetime.to_string(when),
+                    )
+        created = {
+            (line.res_model, line.res_id) for line in lines if line.action == "create"
+        } - set(kept)
+        todo = list(kept)
+        while todo and created:
+            model, res_id = todo.pop()
+            record = self.env[model].sudo().browse(res_id)
+            for name, field in record._fields.items():
+                if field.type != "many2one" or not field.store:
+                    continue
+                target = record[name]
+                key = (target._name, target.id)
+                if target and key in created:
+                    created.discard(key)
+                    kept[key] = "used by the kept %s #%s" % (model, res_id)
+                    todo.append(key)
+        return kept
+
+    def rollback(self):
+        """Undo the run: remove what it created and restore what it updated, dependents
+        first; keep (and list) what a person changed since. Records of one model are removed
+        in batches (``unlink_batch``), one by one only when a batch fails."""
+        run = self.run
+        if run.state == "rolled_back":
+            return run
+        lines, rank = self._rollback_lines()
+        kept = self.kept_records(lines)
+        audit = []
+        for _rank, group in itertools.groupby(lines, key=lambda line: rank.get(line.resource, -1)):
+            creates = {}
+            for line in group:
+                key = (line.res_model, line.res_id)
+                if key in kept:
+                    audit.append(
+                        self._rollback_values(line, "skip", "rollback: kept, %s" % kept[key])
+                    )
+                elif line.action == "update" or not line.res_model or not line.res_id:
+                    audit.append(self._rollback_one(line))
+                else:
+                    creates.setdefault(line.res_model, []).append(line)
+            # Within a resource, the model created last (its newest line) goes first.
+            for model in sorted(creates, key=lambda m: -max(line.id for line in creates[m])):
+                model_lines = creates[model]
+                for start in range(0, len(model_lines), self.unlink_batch):
+                    chunk = model_lines[start : start + self.unlink_batch]
+                    audit.extend(self._rollback_creates(model, chunk))
         self.audit(audit)
         run.write({"state": "rolled_back", "rolled_back_at": fields.Datetime.now()})
-        run._log("Rolled back: %s operations undone" % len(lines))
+        run._log(
+            "Rolled back: %s operations undone, %s record(s) kept (changed since the run)"
+            % (len(lines) - sum(1 for values in audit if values["action"] == "skip"), len(kept))
+        )
         self._checkpoint()
         return run

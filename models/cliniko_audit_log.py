@@ -5,7 +5,7 @@ which Odoo record, and why. Update lines keep the previous values of the fields 
 which is what a rollback writes back.
 """
 
-from odoo import fields, models
+from odoo import api, fields, models
 
 ACTIONS = [
     ("create", "Create"),
@@ -34,9 +34,31 @@ class ClinikoAuditLog(models.Model):
     previous_values = fields.Json(
         help="For updates: the values the fields had before, enough to restore them."
     )
+    reference = fields.Reference(
+        selection="_selection_reference",
+        string="Odoo Record",
+        compute="_compute_reference",
+        help="The Odoo record the line is about (empty once it no longer exists).",
+    )
     is_rollback = fields.Boolean(
         help="Written by a rollback of the run, not by the run itself.", index=True
     )
+
+    @api.model
+    def _selection_reference(self):
+        return [(model.model, model.name) for model in self.env["ir.model"].sudo().search([])]
+
+    @api.depends("res_model", "res_id")
+    def _compute_reference(self):
+        existing = {}
+        for model, lines in self.grouped(lambda line: line.res_model or "").items():
+            if model in self.env:
+                ids = set(lines.mapped("res_id")) - {0}
+                records = self.env[model].with_context(active_test=False).browse(list(ids))
+                existing[model] = set(records.exists().ids)
+        for line in self:
+            found = line.res_id and line.res_id in existing.get(line.res_model or "", ())
+            line.reference = "%s,%s" % (line.res_model, line.res_id) if found else False
 
     def action_open_record(self):
         self.ensure_one()

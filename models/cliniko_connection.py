@@ -1,7 +1,14 @@
 """A Cliniko account the clinic migrates from: its API key, shard and contact e-mail.
 
-The API key is readable only by the Cliniko Migration Manager group and is never logged:
-the client built from it keeps it out of its repr, its errors and its logs.
+The API key is write-only: the form offers an empty, masked field to type a new key
+(``api_key_input``) and shows only whether one is set (``api_key_set``). The key itself
+(``api_key``) belongs to a group nobody is in, so only sudo code (the client factory) reads it;
+it never appears in a view, an export, ``fields_get`` or a log: the client built from it keeps it
+out of its repr, its errors and its logs.
+
+"Test connection" asks Cliniko who owns the key, then how many records it holds per resource of
+the migration graph (``total_entries``), stored as lines on the connection. Failures are put in
+plain words: a bad key, a missing permission, the rate limit, Cliniko unreachable.
 """
 
 import logging
@@ -9,11 +16,54 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..cliniko_api import ClinikoClient, ClinikoError, shard_from_key
+from ..cliniko_api import (
+    ClinikoAuthError,
+    ClinikoClient,
+    ClinikoConnectionError,
+    ClinikoError,
+    ClinikoPermissionError,
+    ClinikoRateLimitError,
+    ClinikoUnavailableError,
+    shard_from_key,
+)
+from ..migration import graph
 
 _logger = logging.getLogger(__name__)
 
 MANAGER_GROUP = "cliniko_crm_migration.group_cliniko_manager"
+# Nobody is in this group: the stored key is read by sudo code only.
+KEY_GROUP = "cliniko_crm_migration.group_cliniko_api_key"
+
+# Resources read from more than one Cliniko list (the active and the inactive ones).
+EXTRA_LISTS = {"practitioners": ("/practitioners/inactive",)}
+# Wait at most this long for Cliniko's rate limit while testing: the admin is waiting.
+TEST_RATE_LIMIT_WAIT = 15.0
+
+
+def plain_error(error, shard=None):
+    """The sentence an admin reads for a client error (never the key: the client redacts it)."""
+    if isinstance(error, ClinikoAuthError):
+        return (
+            "Cliniko rejected the API key: check that it is copied whole, has not been revoked, "
+            "and that its shard (%s, the part after the last '-') is the account's."
+            % (shard or "?")
+        )
+    if isinstance(error, ClinikoPermissionError):
+        return (
+            "The API key's Cliniko user lacks a permission this needs (%s). Use the key of a "
+            "Cliniko administrator." % error
+        )
+    if isinstance(error, ClinikoRateLimitError):
+        return (
+            "Cliniko's rate limit is reached (too many requests for this user). Wait a minute "
+            "and try again, or stop other tools using the same Cliniko user."
+        )
+    if isinstance(error, (ClinikoConnectionError, ClinikoUnavailableError)):
+        return (
+            "Cliniko cannot be reached: check the network, the base URL and Cliniko's status "
+            "page (%s)." % error
+        )
+    return str(error)
 
 
 class ClinikoConnection(models.Model):
@@ -27,13 +77,31 @@ class ClinikoConnection(models.Model):
         "res.company", required=True, default=lambda self: self.env.company, index=True
     )
     api_key = fields.Char(
-        string="API Key",
-        groups=MANAGER_GROUP,
+        string="Stored API Key",
+        groups=KEY_GROUP,
         copy=False,
-        help="A Cliniko API key of an administrator (My Info > Manage API keys). "
-        "Its suffix after the last '-' names the shard.",
+        prefetch=False,
+        help="Read only by sudo code. Set it through 'API Key'.",
     )
-    shard = fields.Char(compute="_compute_shard", store=True)
+    api_key_input = fields.Char(
+        string="New API Key",
+        compute="_compute_api_key_input",
+        inverse="_inverse_api_key_input",
+        copy=False,
+        help="A Cliniko API key of an administrator (My Info > Manage API keys). Its suffix "
+        "after the last '-' names the shard. Once saved it is never shown again: type a new "
+        "key to replace it.",
+    )
+    api_key_set = fields.Boolean(
+        string="API Key Set", compute="_compute_api_key_set", compute_sudo=True
+    )
+    api_key_status = fields.Selection(
+        [("set", "set"), ("not_set", "not set")],
+        string="API Key",
+        compute="_compute_api_key_set",
+        compute_sudo=True,
+    )
+    shard = fields.Char(compute="_compute_shard", store=True, compute_sudo=True)
     base_url = fields.Char(
         string="Base URL override",
         help="Leave empty for https://api.<shard>.cliniko.com/v1. Set it only to talk to a "
@@ -65,10 +133,37 @@ class ClinikoConnection(models.Model):
     )
     run_ids = fields.One2many("cliniko.migration.run", "connection_id", string="Runs")
     run_count = fields.Integer(compute="_compute_run_count")
+    # -- the last connection test ------------------------------------------------------------
+    tested_at = fields.Datetime(string="Last Tested", readonly=True, copy=False)
+    test_message = fields.Text(string="Last Test Result", readonly=True, copy=False)
+    key_owner = fields.Char(string="Key Owner", readonly=True, copy=False)
+    resource_count_ids = fields.One2many(
+        "cliniko.connection.resource.count",
+        "connection_id",
+        string="Records in Cliniko",
+        readonly=True,
+    )
+
+    def _compute_api_key_input(self):
+        for connection in self:
+            connection.api_key_input = False
+
+    def _inverse_api_key_input(self):
+        for connection in self:
+            if connection.api_key_input:
+                connection.sudo().api_key = connection.api_key_input.strip()
+        # Never read back: the form reloads the record after saving.
+        self.invalidate_recordset(["api_key_input"])
+
+    @api.depends("api_key")
+    def _compute_api_key_set(self):
+        for connection in self:
+            connection.api_key_set = bool(connection.api_key)
+            connection.api_key_status = "set" if connection.api_key_set else "not_set"
 
     @api.depends("api_key")
     def _compute_shard(self):
-        for connection in self.sudo():
+        for connection in self:
             connection.shard = shard_from_key(connection.api_key) if connection.api_key else False
 
     @api.depends("run_ids")
@@ -99,14 +194,80 @@ class ClinikoConnection(models.Model):
             **options,
         )
 
-    def action_test_connection(self):
-        """Ask Cliniko who owns the key; report the shard or the error in plain words."""
+    # -- testing the connection --------------------------------------------------------------
+    def cliniko_test_connection(self):
+        """Ask Cliniko who owns the key and how many records it holds per resource.
+
+        Returns ``{"shard": "au1", "key_owner": "...", "counts": {resource: n}}`` (a resource
+        the key may not read is left out of ``counts`` and listed in ``"refused"``); stores the
+        result on the connection; raises UserError with the reason in plain words.
+        """
         self.ensure_one()
         try:
-            user = self._get_client(max_retries=1).get("/user")
-        except (ClinikoError, ValueError) as error:
+            client = self._get_client(max_retries=1, max_rate_limit_wait=TEST_RATE_LIMIT_WAIT)
+            with client:
+                user = client.get("/user")
+                counts, refused = self._count_resources(client)
+        except ClinikoError as error:
+            raise UserError(plain_error(error, self.shard)) from error
+        except ValueError as error:
             raise UserError(str(error)) from error
-        name = " ".join(filter(None, [user.get("first_name"), user.get("last_name")]))
+        owner = " ".join(filter(None, [user.get("first_name"), user.get("last_name")])) or "?"
+        Count = self.env["cliniko.connection.resource.count"]
+        self.resource_count_ids.unlink()
+        Count.create(
+            [
+                {
+                    "connection_id": self.id,
+                    "sequence": sequence,
+                    "resource": resource.name,
+                    "count": counts.get(resource.name, 0),
+                    "error": refused.get(resource.name) or False,
+                }
+                for sequence, resource in enumerate(graph.GRAPH)
+            ]
+        )
+        message = self.env._(
+            "Connected to shard %(shard)s as %(owner)s; %(total)s records in Cliniko.",
+            shard=self.shard,
+            owner=owner,
+            total=sum(counts.values()),
+        )
+        if refused:
+            message += " " + self.env._(
+                "The key may not read: %s.", ", ".join(graph.get(name).label for name in refused)
+            )
+        self.write(
+            {
+                "tested_at": fields.Datetime.now(),
+                "test_message": message,
+                "key_owner": owner,
+            }
+        )
+        return {
+            "shard": self.shard,
+            "key_owner": owner,
+            "counts": counts,
+            "refused": refused,
+        }
+
+    def _count_resources(self, client):
+        """``({resource: total_entries}, {resource: why refused})`` over the migration graph,
+        counted with the filters the full run reads with (archived, cancelled... included)."""
+        counts, refused = {}, {}
+        for resource in graph.GRAPH:
+            params = [("q[]", condition) for condition in resource.list_filters]
+            paths = ("/" + resource.name, *EXTRA_LISTS.get(resource.name, ()))
+            try:
+                counts[resource.name] = sum(client.count(path, params) for path in paths)
+            except ClinikoPermissionError as error:
+                refused[resource.name] = plain_error(error)
+        return counts, refused
+
+    def action_test_connection(self):
+        """The form's button: test, then show the shard and the counts (stored as lines)."""
+        self.ensure_one()
+        result = self.cliniko_test_connection()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
@@ -114,8 +275,12 @@ class ClinikoConnection(models.Model):
                 "type": "success",
                 "title": self.env._("Connected to Cliniko"),
                 "message": self.env._(
-                    "Shard %(shard)s, key owner %(name)s.", shard=self.shard, name=name or "?"
+                    "Shard %(shard)s, key owner %(name)s, %(total)s records in Cliniko.",
+                    shard=result["shard"],
+                    name=result["key_owner"],
+                    total=sum(result["counts"].values()),
                 ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
 
@@ -127,3 +292,27 @@ class ClinikoConnection(models.Model):
         action["domain"] = [("connection_id", "=", self.id)]
         action["context"] = {"default_connection_id": self.id}
         return action
+
+
+class ClinikoConnectionResourceCount(models.Model):
+    _name = "cliniko.connection.resource.count"
+    _description = "Cliniko Records per Resource"
+    _order = "connection_id, sequence, id"
+
+    connection_id = fields.Many2one(
+        "cliniko.connection", required=True, ondelete="cascade", index=True
+    )
+    company_id = fields.Many2one(related="connection_id.company_id", store=True)
+    sequence = fields.Integer()
+    resource = fields.Char(required=True)
+    label = fields.Char(compute="_compute_label")
+    count = fields.Integer(string="Records in Cliniko")
+    error = fields.Char(string="Not Readable", help="Why the key may not read this resource.")
+
+    @api.depends("resource")
+    def _compute_label(self):
+        for line in self:
+            try:
+                line.label = graph.get(line.resource).label
+            except KeyError:
+                line.label = line.resource

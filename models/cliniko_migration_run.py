@@ -1,27 +1,44 @@
 """A migration run: one pass that reads Cliniko and writes Odoo, with its counters and log.
 
 The work itself is done by ``migration.runner.MigrationRunner``; this model is what the admin
-sees: the state, when it started and ended, per-resource counters, the waits and errors, and
-the audit lines it wrote.
+sees: the state, when it started and ended, per-resource counters and progress, the waits
+and errors, and the audit lines it wrote.
+
+Started from the web client, a run is never worked on inside the web request: it is queued
+(``queued``) and the scheduled job ``_cron_process_runs`` works on it in batches of pages,
+each page committed with its counters and its resource's cursor, so the run survives worker
+time limits and restarts and resumes where it stopped. Elsewhere (the command line, scripts,
+tests) ``action_start`` runs it to its end in the process, as does the context key
+``cliniko_run_now``; ``cliniko_background`` queues it.
+
+States: draft -> queued -> running -> done | failed; running -> blocked (practitioner
+decisions needed; Start again) | paused (Resume re-queues) | cancelled (stops for good; what
+was written stays and can be rolled back); done/failed/cancelled/... -> rolled_back.
 """
 
 import json
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.http import request
 
 from ..migration import graph
-from ..migration.runner import MigrationRunner
+from ..migration.runner import MigrationRunner, importer_class
 
 STATES = [
     ("draft", "Draft"),
+    ("queued", "Queued"),
     ("running", "Running"),
     ("blocked", "Needs Decisions"),
+    ("paused", "Paused"),
     ("done", "Done"),
     ("failed", "Failed"),
+    ("cancelled", "Cancelled"),
     ("rolled_back", "Rolled Back"),
 ]
 COUNTERS = ("fetched", "created", "updated", "skipped", "failed")
+BATCH_PAGES_PARAM = "cliniko_crm_migration.batch_pages"
+DEFAULT_BATCH_PAGES = 20
 
 
 class ClinikoMigrationRun(models.Model):
@@ -57,6 +74,29 @@ class ClinikoMigrationRun(models.Model):
     )
     log = fields.Text(readonly=True, copy=False)
     error_message = fields.Text(readonly=True, copy=False)
+    background = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="Worked on by the scheduler in batches (started from the web client).",
+    )
+    progress = fields.Float(
+        string="Overall Progress",
+        compute="_compute_progress",
+        help="Share of the run's resources read, in percent.",
+    )
+    rollback_kept_ids = fields.One2many(
+        "cliniko.audit.log",
+        "run_id",
+        string="Kept at Rollback",
+        domain=[
+            ("is_rollback", "=", True),
+            ("action", "=", "skip"),
+            ("message", "=like", "rollback: kept%"),
+        ],
+        readonly=True,
+        help="Records the rollback kept because a person changed them after the run.",
+    )
+    rollback_kept_count = fields.Integer(compute="_compute_rollback_kept_count")
 
     @api.depends("connection_id", "run_type")
     def _compute_display_name(self):
@@ -67,6 +107,24 @@ class ClinikoMigrationRun(models.Model):
                 run.id or "",
                 types.get(run.run_type, ""),
             )
+
+    @api.depends("state", "resource_ids.progress", "resources")
+    def _compute_progress(self):
+        for run in self:
+            if run.state == "done":
+                run.progress = 100.0
+                continue
+            names = [
+                resource.name
+                for resource in graph.load_order(run._selected_resources())
+                if importer_class(resource) is not None
+            ]
+            lines = run.resource_ids.filtered(lambda line, names=names: line.resource in names)
+            run.progress = sum(lines.mapped("progress")) / len(names) if names else 0.0
+
+    def _compute_rollback_kept_count(self):
+        for run in self:
+            run.rollback_kept_count = len(run.rollback_kept_ids)
 
     def _compute_audit_count(self):
         counts = dict(
@@ -102,17 +160,171 @@ class ClinikoMigrationRun(models.Model):
 
     # -- actions -----------------------------------------------------------------------------
     def action_start(self):
+        """Start the run: queued for the scheduler from the web client (or with the context
+        key ``cliniko_background``), else run to its end here (``cliniko_run_now``)."""
         for run in self:
             run._cliniko_check_startable()
-            MigrationRunner(run).execute()
+            if run._cliniko_runs_here():
+                run._cliniko_execute_now()
+            else:
+                run._cliniko_queue()
         return True
 
-    def action_rollback(self):
+    def _cliniko_runs_here(self):
+        """Never inside a web request: a run may take hours, a request has seconds."""
+        if request:
+            return False
+        context = self.env.context
+        return bool(context.get("cliniko_run_now") or not context.get("cliniko_background"))
+
+    def _cliniko_execute_now(self):
+        """Run (or carry on) to the end in this process: the command line's path."""
         for run in self:
-            if run.state in ("draft", "running"):
-                raise UserError(self.env._("Only a finished or failed run can be rolled back."))
+            run._cliniko_runner().execute()
+            run._cliniko_on_finished()
+        return True
+
+    def _cliniko_runner(self, **options):
+        """The runner that carries this run out (another kind of run may use another)."""
+        self.ensure_one()
+        return MigrationRunner(self, **options)
+
+    def _cliniko_queue(self):
+        for run in self:
+            run.write({"state": "queued", "background": True, "error_message": False})
+            run._log("Queued: the scheduler works on it in batches")
+        self.env.ref("cliniko_crm_migration.ir_cron_cliniko_process_runs")._trigger()
+
+    def _cliniko_on_finished(self):
+        """Called once a run stops working (done, failed, blocked, paused, cancelled), in the
+        process or in the background; a hook for what follows a finished run."""
+
+    def action_pause(self):
+        """Stop after the current page; Resume carries on from there."""
+        for run in self:
+            if run.state not in ("queued", "running"):
+                raise UserError(self.env._("Only a queued or running run can be paused."))
+            run.write({"state": "paused"})
+            run._log("Paused: the run stops after its current page")
+        return True
+
+    def action_resume(self):
+        """Carry a paused run on from where it stopped (queued again, or here)."""
+        for run in self:
+            if run.state != "paused":
+                raise UserError(self.env._("Only a paused run can be resumed."))
+            if run._cliniko_runs_here():
+                run._cliniko_execute_now()
+            else:
+                run._cliniko_queue()
+        return True
+
+    def action_cancel(self):
+        """Stop for good; what the run wrote stays and can be rolled back."""
+        for run in self:
+            if run.state not in ("queued", "running", "paused", "blocked"):
+                raise UserError(
+                    self.env._("Only a queued, running, paused or waiting run can be cancelled.")
+                )
+            run.write({"state": "cancelled", "finished_at": fields.Datetime.now()})
+            run._log("Cancelled: what the run wrote stays (it can be rolled back)")
+        return True
+
+    def action_refresh(self):
+        """The form's Refresh button: the client reloads the record after any button."""
+        return True
+
+    def _cliniko_check_rollbackable(self):
+        self.ensure_one()
+        if self.state in ("draft", "queued", "running"):
+            raise UserError(
+                self.env._(
+                    "Only a finished, failed, paused or cancelled run can be rolled back "
+                    "(pause or cancel a running run first)."
+                )
+            )
+
+    def action_rollback(self):
+        """Roll back at once (the command line; the form asks first through the wizard)."""
+        for run in self:
+            run._cliniko_check_rollbackable()
             MigrationRunner(run).rollback()
         return True
+
+    def action_open_rollback_wizard(self):
+        self.ensure_one()
+        self._cliniko_check_rollbackable()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Roll Back Run"),
+            "res_model": "cliniko.rollback.wizard",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_run_id": self.id},
+        }
+
+    def action_view_rollback_kept(self):
+        self.ensure_one()
+        action = self.action_view_audit()
+        action["domain"] = [("id", "in", self.rollback_kept_ids.ids)]
+        return action
+
+    # -- the scheduled job -------------------------------------------------------------------
+    @api.model
+    def _cron_process_runs(self):
+        """One batch of the oldest background run waiting (queued, or running: stopped by a
+        time limit or a restart). The batch reads at most ``batch_pages`` pages (context key
+        ``cliniko_batch_pages``, else the system parameter ``cliniko_crm_migration.batch_pages``)
+        and stops earlier when the job's time is up; every page is committed through
+        ``ir.cron._commit_progress``, which tells the scheduler how much is left, so it calls
+        again at once while work remains. Returns True when the run stopped (for now)."""
+        waiting = [("background", "=", True), ("state", "in", ("queued", "running"))]
+        run = self.search(waiting, order="id", limit=1)
+        finished = True
+        if run:
+            pages = self.env.context.get("cliniko_batch_pages") or self.env[
+                "ir.config_parameter"
+            ].sudo().get_param(BATCH_PAGES_PARAM, DEFAULT_BATCH_PAGES)
+            runner = run._cliniko_runner(max_pages=max(1, int(pages)))
+            if run.state == "queued":
+                runner.start()
+            finished = runner.work()
+            if finished:
+                run._cliniko_on_finished()
+        if self.env.context.get("ir_cron_progress_id"):
+            remaining = self.search_count(waiting)
+            self.env["ir.cron"]._commit_progress(remaining=remaining)
+        return finished
+
+    def cliniko_rollback_summary(self):
+        """The rollback as the headless command reports it (JSON-serialisable)."""
+        self.ensure_one()
+        lines = (
+            self.env["cliniko.audit.log"]
+            .sudo()
+            .search([("run_id", "=", self.id), ("is_rollback", "=", True)])
+        )
+        archived = lines.filtered(
+            lambda line: (
+                line.action == "update" and (line.message or "").startswith("rollback: archived")
+            )
+        )
+        return {
+            "run_id": self.id,
+            "state": self.state,
+            "removed": len(lines.filtered(lambda line: line.action == "delete")),
+            "restored": len(lines.filtered(lambda line: line.action == "update") - archived),
+            "archived": len(archived),
+            "failed": len(lines.filtered(lambda line: line.action == "fail")),
+            "kept": [
+                {
+                    "model": line.res_model,
+                    "id": line.res_id,
+                    "reason": (line.message or "").removeprefix("rollback: kept, "),
+                }
+                for line in self.rollback_kept_ids.sorted("id")
+            ],
+        }
 
     def action_view_audit(self):
         self.ensure_one()
@@ -133,6 +345,7 @@ class ClinikoMigrationRun(models.Model):
         return {
             "run_id": self.id,
             "state": self.state,
+            "progress": round(self.progress, 1),
             "resources": resources,
             "error": self.error_message or None,
         }
@@ -156,10 +369,36 @@ class ClinikoMigrationRunResource(models.Model):
     skipped = fields.Integer()
     failed = fields.Integer()
     done = fields.Boolean(help="Every page of this resource was migrated.")
+    # Progress and resuming
+    total = fields.Integer(help="What Cliniko holds (total_entries), read when it started.")
+    started_at = fields.Datetime()
+    seconds = fields.Float(help="Time spent on its pages (waits between batches excluded).")
+    pages_done = fields.Integer(help="Pages imported and committed.")
+    cursor = fields.Char(help="Cliniko's URL of the next page to read (links.next).")
+    last_page_read = fields.Boolean()
+    progress = fields.Float(compute="_compute_progress", help="In percent.")
+    rate = fields.Float(compute="_compute_progress", string="Records/s", digits=(16, 1))
+    time_left = fields.Char(compute="_compute_progress")
 
     _run_resource_unique = models.Constraint(
         "UNIQUE(run_id, resource)", "One counter line per resource and run."
     )
+
+    @api.depends("fetched", "total", "done", "seconds")
+    def _compute_progress(self):
+        for line in self:
+            if line.done:
+                line.progress = 100.0
+            elif line.total:
+                line.progress = min(99.9, 100.0 * line.fetched / line.total)
+            else:
+                line.progress = 0.0
+            line.rate = line.fetched / line.seconds if line.seconds > 0 else 0.0
+            left = max(line.total - line.fetched, 0)
+            if line.done or not left or not line.rate:
+                line.time_left = False
+            else:
+                line.time_left = _duration(left / line.rate)
 
     @api.depends("resource")
     def _compute_label(self):
@@ -168,3 +407,15 @@ class ClinikoMigrationRunResource(models.Model):
                 line.label = graph.get(line.resource).label
             except KeyError:
                 line.label = line.resource
+
+
+def _duration(seconds):
+    """``1 h 05 min``, ``3 min 20 s``, ``45 s``."""
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return "%d h %02d min" % (hours, minutes)
+    if minutes:
+        return "%d min %02d s" % (minutes, seconds)
+    return "%d s" % seconds

@@ -74,13 +74,12 @@ class ClinikoMigrationRun(models.Model):
         self.connection_id._cliniko_lock_for_run(self)
 
     # -- start -------------------------------------------------------------------------------
-    def action_start(self):
-        deltas = self.filtered(lambda run: run.run_type == "delta")
-        for run in deltas:
-            run._cliniko_check_startable()
-            DeltaRunner(run).execute()
-        others = self - deltas
-        return super(ClinikoMigrationRun, others).action_start() if others else True
+    def _cliniko_runner(self, **options):
+        """A delta is carried out by the delta runner, in one batch: what it learns while
+        reading (merges, removals) lives in the runner, so it is not split across batches."""
+        if self.run_type == "delta":
+            return DeltaRunner(self)
+        return super()._cliniko_runner(**options)
 
     def write(self, vals):
         result = super().write(vals)

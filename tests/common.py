@@ -31,11 +31,14 @@ class ClinikoSandboxCase(TransactionCase):
         """Create and start a run. Practitioners that match no Odoo user are left unassigned
         unless the test says otherwise (a full run would otherwise pause for decisions)."""
         values.setdefault("unmatched_practitioners", self.default_unmatched_practitioners)
-        run = self.env["cliniko.migration.run"].create(
-            dict({"connection_id": (connection or self.connection).id}, **values)
+        # The proposed field map is confirmed as is unless a test is about the map itself.
+        run = (
+            self.env["cliniko.migration.run"]
+            .with_context(cliniko_accept_proposed_map=True, cliniko_run_now=True)
+            .create(dict({"connection_id": (connection or self.connection).id}, **values))
         )
         run.action_start()
-        return run
+        return run.with_context(cliniko_accept_proposed_map=False, cliniko_run_now=False)
 
     def patients_in_cliniko(self):
         """The sandbox's patients as the API serves them (id -> record)."""

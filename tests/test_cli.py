@@ -51,9 +51,18 @@ class TestCliniko(BaseCase):
         return result
 
     def cliniko(self, *args):
-        if args[0] == "migrate":
+        if args[0] in ("migrate", "sample") and "--unmatched-practitioners" not in args:
             args = (*args, "--unmatched-practitioners", "unassigned")
+        if args[0] in ("migrate", "sample") and "--no-map" not in args:
+            args = (*args, "--accept-proposed-map")
+        args = tuple(arg for arg in args if arg != "--no-map")
         return self.odoo(["cliniko", *args, "-d", self.db, "--log-level=warn"])
+
+    def summary(self, result):
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def sandbox_args(self):
+        return ("--api-key", self.sandbox.api_key, "--base-url", self.sandbox.base_url)
 
     def test_migrate_then_rollback_report_json_and_exit_status(self):
         result = self.cliniko(
@@ -110,3 +119,51 @@ class TestCliniko(BaseCase):
         summary = json.loads(result.stdout.strip().splitlines()[-1])
         self.assertEqual(summary["state"], "failed")
         self.assertNotIn("nope-au1", result.stdout + result.stderr)
+
+    def test_each_step_of_the_workflow_scripted_in_order(self):
+        """Audit, refusal on an unconfirmed map, sample with its diff, verify, migrate, undo."""
+        audit = self.cliniko("audit", *self.sandbox_args(), "--contact-email", "ci@e.com", "--json")
+        self.assertEqual(audit.returncode, 0, audit.stderr[-3000:])
+        findings = self.summary(audit)["findings"]
+        self.assertTrue(findings, "the sandbox plants duplicates, orphans and bad phones")
+        self.assertTrue(all(isinstance(count, int) for count in findings.values()))
+
+        refused = self.cliniko("migrate", *self.sandbox_args(), "--no-map", "--json")
+        self.assertEqual(refused.returncode, 2, refused.stdout + refused.stderr[-2000:])
+        self.assertIn("map", self.summary(refused)["error"].lower())
+
+        sample = self.cliniko("sample", *self.sandbox_args(), "--size", "5", "--json")
+        self.assertEqual(sample.returncode, 0, sample.stderr[-3000:])
+        sampled = self.summary(sample)
+        self.assertEqual(sampled["state"], "done")
+        self.assertLessEqual(sampled["resources"]["patients"]["created"], 5 + 3)
+        self.assertIn("mismatches", sampled["diff"])
+
+        verify = self.cliniko("verify", "--run", str(sampled["run_id"]), "--json")
+        verified = self.summary(verify)
+        self.assertIn("resources", verified)
+        self.assertEqual(verify.returncode, 0 if verified["verified"] else 1)
+
+        # The confirmed map is reused: no --accept-proposed-map needed any more.
+        full = self.cliniko("migrate", *self.sandbox_args(), "--no-map", "--json")
+        self.assertEqual(full.returncode, 0, full.stderr[-3000:])
+        migrated = self.summary(full)
+        self.assertGreater(migrated["resources"]["patients"]["created"], 0)
+
+        # The cutover: a change in Cliniko arrives with the next delta sync.
+        clinic = self.sandbox.clinic
+        patient_id = next(
+            pid
+            for pid, patient in clinic.resources["patients"].items()
+            if not any(patient.get(key) for key in ("deleted_at", "merged_at", "archived_at"))
+        )
+        clinic.update("patients", patient_id, city="Deltaville")
+        delta = self.cliniko("delta", *self.sandbox_args(), "--json")
+        self.assertEqual(delta.returncode, 0, delta.stdout[-2000:] + delta.stderr[-3000:])
+        synced = self.summary(delta)
+        self.assertEqual(synced["run_type"], "delta")
+        self.assertGreaterEqual(synced["resources"]["patients"]["updated"], 1)
+
+        rollback = self.cliniko("rollback", "--run", str(migrated["run_id"]), "--json")
+        self.assertEqual(rollback.returncode, 0, rollback.stderr[-3000:])
+        self.assertEqual(self.summary(rollback)["state"], "rolled_back")

@@ -62,7 +62,8 @@ class TestFullClinic(ClinikoSandboxCase):
                 # never fewer than the main list.
                 self.assertGreaterEqual(line["fetched"], listed)
                 self.assertGreater(line["fetched"], 0, "the sandbox plants every resource")
-                self.assertGreater(line["created"], 0)
+                if resource.name != "practitioners":  # left unassigned here: no user made
+                    self.assertGreater(line["created"], 0)
         # Every created record has its reference row and its audit line, every failure its reason.
         Log = self.env["cliniko.audit.log"]
         for resource, line in counts.items():

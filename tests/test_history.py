@@ -28,7 +28,10 @@ class HistoryCase(ClinikoSandboxCase):
     @classmethod
     def migrate_clinic(cls, **values):
         run = cls.env["cliniko.migration.run"].create(
-            dict({"connection_id": cls.connection.id}, **cls.run_values(**values))
+            dict(
+                {"connection_id": cls.connection.id, "cliniko_accept_proposed_map": True},
+                **cls.run_values(**values),
+            )
         )
         run.action_start()
         return run

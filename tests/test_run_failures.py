@@ -57,7 +57,11 @@ class TestRateLimited(ClinikoSandboxCase):
     def test_a_rate_limited_run_waits_finishes_and_logs_the_waits(self):
         self.connection.per_minute = 1000  # let the server's limit, not ours, do the limiting
         run = self.env["cliniko.migration.run"].create(
-            {"connection_id": self.connection.id, "unmatched_practitioners": "unassigned"}
+            {
+                "connection_id": self.connection.id,
+                "unmatched_practitioners": "unassigned",
+                "cliniko_accept_proposed_map": True,
+            }
         )
         # small pages so the run needs more requests than one window allows
         from ..migration import runner as runner_module

@@ -65,7 +65,13 @@ def run_migrate(env, base_url, api_key, resources):
         }
     )
     run = env["cliniko.migration.run"].create(
-        {"connection_id": connection.id, "resources": resources}
+        {
+            "connection_id": connection.id,
+            # "all" runs the whole graph (every resource Cliniko serves)
+            "resources": "" if resources == "all" else resources,
+            # practitioners with no Odoo user become placeholder users, as a clinic would choose
+            "unmatched_practitioners": "placeholder",
+        }
     )
     env.cr.commit()
     run.action_start()
@@ -144,7 +150,7 @@ def main():
     parser.add_argument(
         "--resources",
         default="patients",
-        help="resources the migrate mode runs (default: patients)",
+        help="resources the migrate mode runs, comma-separated, or 'all' (default: patients)",
     )
     options = parser.parse_args()
 

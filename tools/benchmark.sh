@@ -3,7 +3,7 @@
 # context keys), for the demo clinic and a 10,000-patient clinic, each measurement in a fresh
 # database and a process of its own. The sandbox's rate limit is off so Odoo is measured.
 #   tools/benchmark.sh [SIZE ...]        (default: 300 10000)
-#   BENCH_RESOURCES=patients             what the migrate mode runs
+#   BENCH_RESOURCES=patients             what the migrate mode runs ("all": the whole graph)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 

@@ -52,7 +52,8 @@ say "migrating the demo clinic from $BASE_URL"
 START=$(date +%s.%N)
 set +e
 odoo cliniko migrate -d "$DB" --data-dir="$DATA_DIR" --log-level=warn \
-    --api-key "$API_KEY" --base-url "$BASE_URL" --contact-email demo@example.com --json \
+    --api-key "$API_KEY" --base-url "$BASE_URL" --contact-email demo@example.com \
+    --unmatched-practitioners placeholder --json \
     >"$LOCAL/demo-migrate.json" 2>"$LOCAL/demo-migrate.log"
 STATUS=$?
 set -e

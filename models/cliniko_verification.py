@@ -1,0 +1,98 @@
+"""What the verification of a run and the diff of a sample found.
+
+``cliniko.verification.resource``: per resource, Cliniko's count, the reference rows, the Odoo
+records they point to and the run's counters, whether they reconcile, and the failed records
+with their reasons. ``cliniko.verification.mismatch``: a migrated field that does not hold what
+the map says (acknowledged by the admin, or fixed). ``cliniko.sample.diff``: per record and
+field of a sample, source value -> expected Odoo value -> actual Odoo value.
+"""
+
+from odoo import api, fields, models
+
+
+class _RecordLink(models.AbstractModel):
+    _name = "cliniko.record.link.mixin"
+    _description = "Link to a migrated Odoo record"
+
+    run_id = fields.Many2one("cliniko.migration.run", required=True, ondelete="cascade", index=True)
+    resource = fields.Char(required=True)
+    cliniko_id = fields.Char(string="Cliniko ID")
+    res_model = fields.Char(string="Model")
+    res_id = fields.Many2oneReference(model_field="res_model", string="Record ID")
+    record_ref = fields.Reference(
+        selection="_selection_record_ref", compute="_compute_record_ref", string="Record"
+    )
+    field_name = fields.Char(string="Field")
+    expected = fields.Text()
+    actual = fields.Text()
+
+    @api.model
+    def _selection_record_ref(self):
+        return [(model.model, model.name) for model in self.env["ir.model"].sudo().search([])]
+
+    @api.depends("res_model", "res_id")
+    def _compute_record_ref(self):
+        for line in self:
+            line.record_ref = (
+                "%s,%s" % (line.res_model, line.res_id)
+                if line.res_model in self.env and line.res_id
+                else False
+            )
+
+    def action_open_record(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self.res_model,
+            "res_id": self.res_id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+
+class ClinikoVerificationMismatch(models.Model):
+    _name = "cliniko.verification.mismatch"
+    _inherit = "cliniko.record.link.mixin"
+    _description = "Cliniko Verification Mismatch"
+    _order = "run_id, resource, cliniko_id, field_name, id"
+
+    acknowledged = fields.Boolean(help="The admin accepts this difference.")
+
+    def action_acknowledge(self):
+        self.write({"acknowledged": True})
+        return True
+
+
+class ClinikoSampleDiff(models.Model):
+    _name = "cliniko.sample.diff"
+    _inherit = "cliniko.record.link.mixin"
+    _description = "Cliniko Sample Field Diff"
+    # mismatches first, then record by record
+    _order = "match, sequence, id"
+
+    sequence = fields.Integer()
+    source_path = fields.Char(string="Source Field")
+    source_value = fields.Text()
+    match = fields.Boolean(index=True)
+
+
+class ClinikoVerificationResource(models.Model):
+    _name = "cliniko.verification.resource"
+    _description = "Cliniko Verification per Resource"
+    _order = "run_id, sequence, id"
+
+    run_id = fields.Many2one("cliniko.migration.run", required=True, ondelete="cascade", index=True)
+    sequence = fields.Integer()
+    resource = fields.Char(required=True)
+    cliniko_known = fields.Boolean(help="Cliniko answered the count.")
+    cliniko_count = fields.Integer(string="In Cliniko")
+    reference_count = fields.Integer(string="References")
+    odoo_count = fields.Integer(string="Odoo Records")
+    fetched = fields.Integer()
+    created = fields.Integer()
+    updated = fields.Integer()
+    skipped = fields.Integer()
+    failed = fields.Integer()
+    reconciled = fields.Boolean()
+    problems = fields.Text(help="Why the counts do not reconcile.")
+    failures = fields.Text(help="The failed records with their reasons (from the audit log).")
