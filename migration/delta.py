@@ -98,6 +98,10 @@ class _DeltaClient:
             self._runner.observe(path, page)
         return page
 
+    def count(self, resource, params=None):
+        """How many records the window holds (the run's progress), not the whole list."""
+        return self._client.count(resource, self._runner.delta_params(resource, params))
+
     def _relative(self, path_or_url):
         """The path under the API's base URL ("/patients"), or "" for anything else."""
         url = self._client._url(path_or_url)

@@ -9,11 +9,12 @@ reconciliation report (per resource: Cliniko's count, reference rows, Odoo recor
 
 import logging
 
+import psycopg2
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..migration.runner import in_test_mode
-from .cliniko_migration_run_delta import lock_connection
 
 _logger = logging.getLogger(__name__)
 
@@ -127,6 +128,19 @@ class ClinikoConnection(models.Model):
         except UserError as error:
             return {"run_id": None, "state": "refused", "resources": {}, "error": str(error)}
         full = self._cliniko_last_full_run()
+        if not full:
+            run = self.env["cliniko.migration.run"].create(
+                {"connection_id": self.id, "run_type": "delta", "is_final_sync": bool(final)}
+            )
+            message = self.env._(
+                "This connection has no finished full migration yet: run the full migration "
+                "first, then the delta sync picks up what changed since it started."
+            )
+            run.write(
+                {"state": "failed", "error_message": message, "finished_at": fields.Datetime.now()}
+            )
+            run._log("Run failed: %s" % message)
+            return run.summary()
         run = self.env["cliniko.migration.run"].create(
             {
                 "connection_id": self.id,
@@ -136,6 +150,8 @@ class ClinikoConnection(models.Model):
                 # practitioner pauses the delta (state 'blocked', the reason in its message)
                 "unmatched_practitioners": full.unmatched_practitioners or False,
                 "appointment_mode": full.appointment_mode or "lead_per_appointment",
+                # the map the clinic confirmed for its migration
+                "field_map_id": full.field_map_id.id,
             }
         )
         self.sudo().delta_last_attempt = fields.Datetime.now()
@@ -209,3 +225,21 @@ class ClinikoConnection(models.Model):
             _logger.info("Delta sync of connection %s: %s", connection.id, summary["state"])
             if not in_test_mode():
                 self.env.cr.commit()
+
+
+def lock_connection(connection):
+    """Row-lock the connection for this transaction; UserError if another holds it."""
+    try:
+        with connection.env.cr.savepoint(flush=False):
+            connection.env.cr.execute(
+                "SELECT id FROM cliniko_connection WHERE id = %s FOR UPDATE NOWAIT",
+                [connection.id],
+            )
+    except psycopg2.errors.LockNotAvailable as error:
+        raise UserError(
+            connection.env._(
+                "Another run of the connection %s is starting right now; try again when it "
+                "has finished.",
+                connection.display_name,
+            )
+        ) from error

@@ -7,10 +7,7 @@
   refuses while another run of the same connection is running, so two runs never overlap.
 """
 
-import psycopg2
-
 from odoo import api, fields, models
-from odoo.exceptions import UserError
 
 from ..migration.delta import DeltaRunner
 
@@ -145,21 +142,3 @@ class ClinikoMigrationRunResource(models.Model):
         help="Updated records where fields changed in Odoo since were left alone (also "
         "counted as updated)."
     )
-
-
-def lock_connection(connection):
-    """Row-lock the connection for this transaction; UserError if another holds it."""
-    try:
-        with connection.env.cr.savepoint(flush=False):
-            connection.env.cr.execute(
-                "SELECT id FROM cliniko_connection WHERE id = %s FOR UPDATE NOWAIT",
-                [connection.id],
-            )
-    except psycopg2.errors.LockNotAvailable as error:
-        raise UserError(
-            connection.env._(
-                "Another run of the connection %s is starting right now; try again when it "
-                "has finished.",
-                connection.display_name,
-            )
-        ) from error

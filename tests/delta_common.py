@@ -23,7 +23,11 @@ class DeltaCase(ClinikoSandboxCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.full_run = cls.env["cliniko.migration.run"].create(
-            {"connection_id": cls.connection.id, "unmatched_practitioners": "unassigned"}
+            {
+                "connection_id": cls.connection.id,
+                "unmatched_practitioners": "unassigned",
+                "cliniko_accept_proposed_map": True,
+            }
         )
         cls.full_run.action_start()
         assert cls.full_run.state == "done", cls.full_run.error_message

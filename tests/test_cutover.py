@@ -68,11 +68,8 @@ class TestLockAcrossTransactions(TransactionCase):
                 {"name": "Lock test", "api_key": "x-au1", "contact_email": "t@example.com"}
             )
             Run = env["cliniko.migration.run"]
-            self.ids = (
-                connection.id,
-                Run.create({"connection_id": connection.id}).id,
-                Run.create({"connection_id": connection.id}).id,
-            )
+            values = {"connection_id": connection.id, "cliniko_accept_proposed_map": True}
+            self.ids = (connection.id, Run.create(values).id, Run.create(values).id)
         self.addCleanup(self._clean)
 
     def _clean(self):
