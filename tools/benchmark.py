@@ -71,6 +71,8 @@ def run_migrate(env, base_url, api_key, resources):
             "resources": "" if resources == "all" else resources,
             # practitioners with no Odoo user become placeholder users, as a clinic would choose
             "unmatched_practitioners": "placeholder",
+            # the proposed field map, confirmed as is (what --accept-proposed-map does)
+            "cliniko_accept_proposed_map": True,
         }
     )
     env.cr.commit()

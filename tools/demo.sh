@@ -53,7 +53,7 @@ START=$(date +%s.%N)
 set +e
 odoo cliniko migrate -d "$DB" --data-dir="$DATA_DIR" --log-level=warn \
     --api-key "$API_KEY" --base-url "$BASE_URL" --contact-email demo@example.com \
-    --unmatched-practitioners placeholder --json \
+    --unmatched-practitioners placeholder --accept-proposed-map --json \
     >"$LOCAL/demo-migrate.json" 2>"$LOCAL/demo-migrate.log"
 STATUS=$?
 set -e
