@@ -325,6 +325,53 @@ class PatientImporter(Importer):
         self.doctors = {}
         # Read once: the team and stage search of lead_defaults would cost a query a patient.
         self.patient_lead_defaults = self.runner.lead_defaults(kind="patient")
+        self._bind_merge_resolutions()
+
+    def _bind_merge_resolutions(self):
+        """Patients the admin chose, in the latest pre-migration audit, to merge into the
+        contact already in Odoo are bound to that contact before the first page: the run then
+        updates it (previous values kept for the rollback) and gives it its patient lead,
+        instead of creating a second contact. A rollback removes the binding again."""
+        audit = (
+            self.env["cliniko.source.audit"]
+            .sudo()
+            .search(
+                [("connection_id", "=", self.runner.connection.id), ("state", "=", "done")],
+                order="id desc",
+                limit=1,
+            )
+        )
+        concerned = audit.finding_ids.filtered(
+            lambda finding: finding.kind == "patient_in_odoo" and finding.resolution == "merge"
+        ).record_ids.filtered(lambda record: record.partner_id and record.cliniko_id)
+        if not concerned:
+            return
+        bound = self.binder.to_internal(self.resource, concerned.mapped("cliniko_id"))
+        bindings = {}
+        for record in concerned:
+            if record.cliniko_id not in bound and record.cliniko_id not in bindings:
+                bindings[record.cliniko_id] = (record.cliniko_id, record.partner_id, False, None)
+        if bindings:
+            self.binder.bind_many(self.resource, list(bindings.values()), self.run)
+            # An audit line per binding: rolling the run back removes the binding again.
+            self.runner.audit(
+                [
+                    {
+                        "resource": self.resource,
+                        "cliniko_id": cliniko_id,
+                        "res_model": partner._name,
+                        "res_id": partner.id,
+                        "action": "update",
+                        "message": "bound to the contact already in Odoo (audit resolution)",
+                        "previous_values": {"values": {}},
+                    }
+                    for cliniko_id, partner, _updated, _ref in bindings.values()
+                ]
+            )
+            self.run._log(
+                "%s patient(s) merged into the contact already in Odoo, as resolved in audit "
+                "#%s" % (len(bindings), audit.id)
+            )
 
     def _payers(self):
         """``{normalized name: partner}`` of the third-party payers migrated from contacts."""
