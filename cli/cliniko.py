@@ -7,6 +7,7 @@
     odoo-bin --addons-path=PATHS cliniko delta -d DB (--connection ID | ...) [--final] --json
     odoo-bin --addons-path=PATHS cliniko verify -d DB --run RUN_ID --json
     odoo-bin --addons-path=PATHS cliniko rollback -d DB --run RUN_ID --json
+    odoo-bin --addons-path=PATHS cliniko resume -d DB --run RUN_ID --json
 
 With --json the last line of standard output is one JSON object (the step's summary). The exit
 status is non-zero when the step did not end as expected (2 when it was refused, e.g. a run on
@@ -94,9 +95,14 @@ class Cliniko(Command):
             )
         verify = commands.add_parser("verify", help="reconcile and compare a run field by field")
         rollback = commands.add_parser("rollback", help="roll a run back")
-        for sub in (verify, rollback):
+        resume = commands.add_parser(
+            "resume",
+            help="carry on a run whose process ended in the middle (or a paused run) from "
+            "where it stopped",
+        )
+        for sub in (verify, rollback, resume):
             sub.add_argument("--run", type=int, required=True, dest="run_id")
-        for sub in (audit, sample, migrate, delta, verify, rollback):
+        for sub in (audit, sample, migrate, delta, verify, rollback, resume):
             sub.add_argument("--json", action="store_true", help="print the summary as JSON")
         return parser
 
@@ -122,6 +128,14 @@ class Cliniko(Command):
             final=options.final
         )
         return summary, summary.get("state") == "done"
+
+    def _resume(self, env, options, parser):
+        run = self._run(env, options, parser).with_context(cliniko_run_now=True)
+        if run.state == "paused":
+            run.action_resume()
+        else:
+            run.action_start()  # refused unless draft, waiting for decisions, or interrupted
+        return run.summary(), run.state == "done"
 
     def _verify(self, env, options, parser):
         summary = self._run(env, options, parser).cliniko_verify()

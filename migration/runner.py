@@ -58,6 +58,33 @@ def in_test_mode():
     return bool(odoo_module.current_test or getattr(threading.current_thread(), "testing", False))
 
 
+# The worker lock: a PostgreSQL session-level advisory lock (this namespace, the run's id) held
+# by the process working on a run. PostgreSQL releases it when that process's connection ends,
+# however it ends (kill -9 included), so "running, and nobody holds its lock" means the worker
+# died: the run can be resumed from its committed cursors.
+WORKER_LOCK_NAMESPACE = 0x436C696E  # "Clin"
+_HELD_WORKER_LOCKS = {}  # run id -> depth, in this process
+
+
+def try_worker_lock(cr, run_id):
+    cr.execute("SELECT pg_try_advisory_lock(%s, %s)", (WORKER_LOCK_NAMESPACE, run_id))
+    return cr.fetchone()[0]
+
+
+def release_worker_lock(cr, run_id):
+    cr.execute("SELECT pg_advisory_unlock(%s, %s)", (WORKER_LOCK_NAMESPACE, run_id))
+
+
+def worker_alive(cr, run_id):
+    """True when a process holds the run's worker lock (it is working on the run now)."""
+    if _HELD_WORKER_LOCKS.get(run_id):
+        return True  # this very process
+    if try_worker_lock(cr, run_id):
+        release_worker_lock(cr, run_id)
+        return False
+    return True
+
+
 class MigrationRunner:
     page_size = 100  # Cliniko's maximum
 
@@ -87,9 +114,33 @@ class MigrationRunner:
     # -- execution ---------------------------------------------------------------------------
     def execute(self):
         """Start (or resume) the run and carry it to its end in this process (CLI, tests)."""
-        self.start()
-        self.work()
+        if not self._take_worker_lock():
+            return self.run
+        try:
+            self.start()
+            self.work()
+        finally:
+            self._release_worker_lock()
         return self.run
+
+    def _take_worker_lock(self):
+        """Hold the run's worker lock while working on it; False (and nothing done) when
+        another process holds it. Re-entrant within one process."""
+        if _HELD_WORKER_LOCKS.get(self.run.id):
+            _HELD_WORKER_LOCKS[self.run.id] += 1
+            return True
+        if not try_worker_lock(self.env.cr, self.run.id):
+            self.run._log("Another process is working on this run; this one leaves it alone")
+            self._checkpoint()
+            return False
+        _HELD_WORKER_LOCKS[self.run.id] = 1
+        return True
+
+    def _release_worker_lock(self):
+        _HELD_WORKER_LOCKS[self.run.id] -= 1
+        if not _HELD_WORKER_LOCKS[self.run.id]:
+            del _HELD_WORKER_LOCKS[self.run.id]
+            release_worker_lock(self.env.cr, self.run.id)
 
     def start(self):
         """Mark the run running; the work itself is ``work()``, in one go or in batches."""

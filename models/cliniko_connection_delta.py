@@ -96,9 +96,21 @@ class ClinikoConnection(models.Model):
                 ("connection_id", "=", self.id),
                 ("state", "=", "running"),
                 ("id", "!=", run.id if run else 0),
-            ],
-            limit=1,
+            ]
         )
+        interrupted = running.filtered(lambda other: other._cliniko_is_interrupted())
+        # An interrupted delta is superseded: the next one reads its window again (the
+        # watermark only moves when a delta finishes). An interrupted full run can be resumed.
+        for other in interrupted.filtered(lambda other: other.run_type == "delta"):
+            other.write(
+                {
+                    "state": "failed",
+                    "error_message": "Interrupted (its process ended); the next delta sync "
+                    "reads its window again.",
+                    "finished_at": fields.Datetime.now(),
+                }
+            )
+        running = (running - interrupted)[:1]
         if running:
             raise UserError(
                 self.env._(

@@ -23,7 +23,7 @@ from odoo.exceptions import UserError
 from odoo.http import request
 
 from ..migration import graph
-from ..migration.runner import MigrationRunner, importer_class
+from ..migration.runner import MigrationRunner, importer_class, worker_alive
 
 STATES = [
     ("draft", "Draft"),
@@ -155,8 +155,19 @@ class ClinikoMigrationRun(models.Model):
         Extended by the workflow steps that must come first (e.g. a confirmed field map).
         """
         self.ensure_one()
-        if self.state not in ("draft", "blocked"):
+        if self.state not in ("draft", "blocked") and not self._cliniko_is_interrupted():
             raise UserError(self.env._("Only a draft or paused run can be started."))
+
+    def _cliniko_is_interrupted(self):
+        """A run worked on in a process (not by the scheduler) whose process ended in the
+        middle (killed, crashed, the machine restarted): it says running, but no process
+        holds its worker lock. It resumes from its committed cursors when started again."""
+        self.ensure_one()
+        return (
+            self.state == "running"
+            and not self.background
+            and not worker_alive(self.env.cr, self.id)
+        )
 
     # -- actions -----------------------------------------------------------------------------
     def action_start(self):
@@ -286,9 +297,14 @@ class ClinikoMigrationRun(models.Model):
                 "ir.config_parameter"
             ].sudo().get_param(BATCH_PAGES_PARAM, DEFAULT_BATCH_PAGES)
             runner = run._cliniko_runner(max_pages=max(1, int(pages)))
-            if run.state == "queued":
-                runner.start()
-            finished = runner.work()
+            if not runner._take_worker_lock():
+                return True  # another worker is on it
+            try:
+                if run.state == "queued":
+                    runner.start()
+                finished = runner.work()
+            finally:
+                runner._release_worker_lock()
             if finished:
                 run._cliniko_on_finished()
         if self.env.context.get("ir_cron_progress_id"):

@@ -2,11 +2,14 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 
 import odoo
+from odoo.sql_db import db_connect
 from odoo.tests import BaseCase
 from odoo.tools import config
 
@@ -36,7 +39,7 @@ class TestCliniko(BaseCase):
         subprocess.run(["dropdb", "--if-exists", cls.db], check=False, capture_output=True)
 
     @classmethod
-    def odoo(cls, args, check=False):
+    def command(cls, args):
         addons_path = config["addons_path"]
         if not isinstance(addons_path, str):
             addons_path = ",".join(addons_path)
@@ -45,6 +48,11 @@ class TestCliniko(BaseCase):
             command += ["--log-level=warn", "--http-interface=127.0.0.1", "--http-port=0"]
         if config.get("data_dir"):
             command.append("--data-dir=%s" % config["data_dir"])
+        return command
+
+    @classmethod
+    def odoo(cls, args, check=False):
+        command = cls.command(args)
         result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
         if check and result.returncode:
             raise AssertionError(result.stderr[-3000:])
@@ -157,6 +165,7 @@ class TestCliniko(BaseCase):
             for pid, patient in clinic.resources["patients"].items()
             if not any(patient.get(key) for key in ("deleted_at", "merged_at", "archived_at"))
         )
+        clinic.now = max(time.time(), clinic.now.timestamp() + 1)  # the clinic's clock: now
         clinic.update("patients", patient_id, city="Deltaville")
         delta = self.cliniko("delta", *self.sandbox_args(), "--json")
         self.assertEqual(delta.returncode, 0, delta.stdout[-2000:] + delta.stderr[-3000:])
@@ -167,3 +176,85 @@ class TestCliniko(BaseCase):
         rollback = self.cliniko("rollback", "--run", str(migrated["run_id"]), "--json")
         self.assertEqual(rollback.returncode, 0, rollback.stderr[-3000:])
         self.assertEqual(self.summary(rollback)["state"], "rolled_back")
+
+    def query(self, sql, params=()):
+        with db_connect(self.db).cursor() as cr:
+            cr.execute(sql, params)
+            return cr.fetchall()
+
+    def test_a_run_killed_in_the_middle_resumes_without_duplicates(self):
+        """kill -9 in the middle of a migration, then ``cliniko resume``: it carries on from
+        its committed pages, nothing is created twice, the counters still add up."""
+        sandbox = ClinikoSandbox(seed=11, patients=150).start()
+        self.addCleanup(sandbox.stop)
+        sandbox.slow_rate, sandbox.slow_seconds = 1.0, 0.2  # every answer takes a while
+        args = ["--api-key", sandbox.api_key, "--base-url", sandbox.base_url]
+        process = subprocess.Popen(  # noqa: S603 - our own odoo-bin
+            self.command(
+                ["cliniko", "migrate", *args, "--contact-email", "crash@example.com"]
+                + ["--accept-proposed-map", "--unmatched-practitioners", "unassigned"]
+                + ["--json", "-d", self.db, "--log-level=warn"]
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        run_id, deadline = None, time.time() + 300
+        while run_id is None and time.time() < deadline:
+            self.assertIsNone(process.poll(), "the run ended before it could be killed")
+            rows = self.query(
+                "SELECT run.id FROM cliniko_migration_run run "
+                "JOIN cliniko_connection con ON con.id = run.connection_id "
+                "JOIN cliniko_migration_run_resource line ON line.run_id = run.id "
+                "WHERE con.base_url = %s AND run.state = 'running' "
+                "GROUP BY run.id HAVING sum(line.pages_done) >= 3 "
+                "AND bool_or(line.resource = 'patients' AND line.pages_done >= 1)",
+                (sandbox.base_url,),
+            )
+            run_id = rows[0][0] if rows else None
+            time.sleep(0.1)
+        self.assertTrue(run_id, "the run never got going")
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+        self.assertEqual(
+            self.query("SELECT state FROM cliniko_migration_run WHERE id = %s", (run_id,)),
+            [("running",)],
+            "killed mid-way, the run still says running",
+        )
+        sandbox.slow_rate = 0.0
+        resumed = self.cliniko("resume", "--run", str(run_id), "--json")
+        self.assertEqual(resumed.returncode, 0, resumed.stdout[-2000:] + resumed.stderr[-3000:])
+        summary = self.summary(resumed)
+        self.assertEqual(summary["state"], "done")
+        for resource, counts in summary["resources"].items():
+            self.assertEqual(
+                counts["fetched"],
+                sum(counts[key] for key in ("created", "updated", "skipped", "failed")),
+                resource,
+            )
+        patients = summary["resources"]["patients"]
+        self.assertEqual(patients["fetched"], len(self.listed_patients(sandbox)))
+        # Nothing twice: one contact and one patient lead per migrated patient.
+        ((partners, distinct),) = self.query(
+            "SELECT count(*), count(DISTINCT cliniko_patient_id) FROM res_partner p "
+            "JOIN cliniko_external_ref ref ON ref.res_model = 'res.partner' AND ref.res_id = p.id "
+            "JOIN cliniko_migration_run run ON run.connection_id = ref.connection_id "
+            "WHERE run.id = %s AND ref.resource = 'patients'",
+            (run_id,),
+        )
+        self.assertEqual(partners, distinct)
+        self.assertEqual(partners, patients["created"])
+        duplicated_leads = self.query(
+            "SELECT partner_id FROM crm_lead WHERE cliniko_lead_kind = 'patient' "
+            "GROUP BY partner_id HAVING count(*) > 1"
+        )
+        self.assertEqual(duplicated_leads, [])
+
+    @staticmethod
+    def listed_patients(sandbox):
+        """Patients the migration lists: archived included, deleted ones not."""
+        return [
+            patient
+            for patient in sandbox.clinic.resources["patients"].values()
+            if not patient.get("deleted_at")
+        ]

@@ -4,6 +4,7 @@ from odoo import api
 from odoo.exceptions import UserError
 from odoo.tests import TransactionCase
 
+from ..migration.runner import MigrationRunner
 from .delta_common import DeltaCase
 
 
@@ -41,11 +42,27 @@ class TestCutover(DeltaCase):
         self.assertEqual(patients["odoo"], refs)
         self.assertIn("In Cliniko", run.reconciliation_html)
 
+    def test_a_delta_whose_process_died_is_superseded_by_the_next(self):
+        # Its process ended in the middle (nobody holds its worker lock): it is not running.
+        dead = self.env["cliniko.migration.run"].create(
+            {"connection_id": self.connection.id, "run_type": "delta"}
+        )
+        dead.write({"state": "running"})
+        self.assertTrue(dead._cliniko_is_interrupted())
+        summary = self.connection.cliniko_delta_sync()
+        self.assertEqual(summary["state"], "done", summary["error"])
+        self.assertEqual(dead.state, "failed")
+        self.assertIn("Interrupted", dead.error_message)
+
     def test_a_second_run_is_refused_while_one_runs_on_the_connection(self):
         running = self.env["cliniko.migration.run"].create(
             {"connection_id": self.connection.id, "run_type": "delta"}
         )
         running.write({"state": "running"})
+        # ... and alive: its worker (here, this process) holds the run's worker lock.
+        worker = MigrationRunner(running)
+        self.assertTrue(worker._take_worker_lock())
+        self.addCleanup(worker._release_worker_lock)
         second = self.env["cliniko.migration.run"].create(
             {"connection_id": self.connection.id, "unmatched_practitioners": "unassigned"}
         )
@@ -86,6 +103,8 @@ class TestLockAcrossTransactions(TransactionCase):
             first = env_a["cliniko.migration.run"].browse(first_id)
             first._cliniko_check_startable()  # takes the connection's row lock
             first.write({"state": "running"})
+            worker = MigrationRunner(first)  # the first run's process works on it
+            self.assertTrue(worker._take_worker_lock())
             env_a.flush_all()
             second = env_b["cliniko.migration.run"].browse(second_id)
             with self.assertRaisesRegex(UserError, "starting right now"):
@@ -96,6 +115,7 @@ class TestLockAcrossTransactions(TransactionCase):
                 env_b["cliniko.migration.run"].browse(second_id)._cliniko_check_startable()
             cr_b.rollback()
             first.write({"state": "done"})
+            worker._release_worker_lock()
             cr_a.commit()
             env_b["cliniko.migration.run"].browse(second_id)._cliniko_check_startable()
             cr_b.rollback()
