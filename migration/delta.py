@@ -394,5 +394,5 @@ class DeltaRunner(MigrationRunner):
         return report
 
     def _client_plain(self):
-        self.client  # noqa: B018 - builds the client
+        _built = self.client  # builds the plain client behind the delta wrapper
         return self._client

@@ -303,8 +303,12 @@ class ClinikoFieldMapLine(models.Model):
             field = self.env[line.target_model]._fields.get(line.target_field or "")
             if field is None:
                 raise UserError(
-                    self.env._("%s: the Odoo field %s.%s does not exist.")
-                    % (line.source_path, line.target_model, line.target_field)
+                    self.env._(
+                        "%(source)s: the Odoo field %(model)s.%(field)s does not exist.",
+                        source=line.source_path,
+                        model=line.target_model,
+                        field=line.target_field,
+                    )
                 )
 
     def write(self, values):
