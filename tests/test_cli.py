@@ -182,9 +182,10 @@ class TestCliniko(BaseCase):
             cr.execute(sql, params)
             return cr.fetchall()
 
-    def test_a_run_killed_in_the_middle_resumes_without_duplicates(self):
+    def test_runs_killed_in_the_middle_resume_without_duplicates(self):
         """kill -9 in the middle of a migration, then ``cliniko resume``: it carries on from
-        its committed pages, nothing is created twice, the counters still add up."""
+        its committed pages, nothing is created twice, the counters still add up. Then kill -9
+        in the middle of a delta sync: the next delta supersedes it and brings every change."""
         sandbox = ClinikoSandbox(seed=11, patients=150).start()
         self.addCleanup(sandbox.stop)
         sandbox.slow_rate, sandbox.slow_seconds = 1.0, 0.2  # every answer takes a while
@@ -249,6 +250,63 @@ class TestCliniko(BaseCase):
             "GROUP BY partner_id HAVING count(*) > 1"
         )
         self.assertEqual(duplicated_leads, [])
+
+        # The cutover: a delta killed in the middle is superseded by the next one, which reads
+        # its window again; nothing is duplicated and every change arrives.
+        clinic = sandbox.clinic
+        clinic.now = max(time.time(), clinic.now.timestamp() + 1)
+        changed = [
+            pid
+            for pid, patient in sorted(clinic.resources["patients"].items())
+            if not any(patient.get(key) for key in ("deleted_at", "merged_at", "archived_at"))
+        ]
+        for pid in changed:
+            clinic.update("patients", pid, city="Cutover")
+        sandbox.slow_rate = 1.0
+        process = subprocess.Popen(  # noqa: S603 - our own odoo-bin
+            self.command(["cliniko", "delta", *args, "--json", "-d", self.db, "--log-level=warn"]),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.addCleanup(lambda: process.poll() is None and process.kill())
+        delta_id, deadline = None, time.time() + 300
+        while delta_id is None and time.time() < deadline:
+            self.assertIsNone(process.poll(), "the delta ended before it could be killed")
+            rows = self.query(
+                "SELECT run.id FROM cliniko_migration_run run "
+                "JOIN cliniko_connection con ON con.id = run.connection_id "
+                "JOIN cliniko_migration_run_resource line ON line.run_id = run.id "
+                "WHERE con.base_url = %s AND run.state = 'running' AND run.run_type = 'delta' "
+                "GROUP BY run.id "
+                "HAVING bool_or(line.resource = 'patients' AND line.pages_done >= 1)",
+                (sandbox.base_url,),
+            )
+            delta_id = rows[0][0] if rows else None
+            time.sleep(0.1)
+        self.assertTrue(delta_id, "the delta never got going")
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+        sandbox.slow_rate = 0.0
+        again = self.cliniko("delta", *args, "--json")
+        self.assertEqual(again.returncode, 0, again.stdout[-2000:] + again.stderr[-3000:])
+        self.assertEqual(self.summary(again)["state"], "done")
+        self.assertEqual(
+            self.query("SELECT state FROM cliniko_migration_run WHERE id = %s", (delta_id,)),
+            [("failed",)],
+            "the killed delta is marked interrupted",
+        )
+        cities = dict(
+            self.query(
+                "SELECT p.cliniko_patient_id, p.city FROM res_partner p "
+                "JOIN cliniko_external_ref ref ON ref.res_model = 'res.partner' "
+                "AND ref.res_id = p.id AND ref.resource = 'patients' "
+                "JOIN cliniko_migration_run run ON run.connection_id = ref.connection_id "
+                "WHERE run.id = %s",
+                (run_id,),
+            )
+        )
+        self.assertEqual(len(cities), partners, "no contact created twice")
+        self.assertEqual({cities[pid] for pid in changed if pid in cities}, {"Cutover"})
 
     @staticmethod
     def listed_patients(sandbox):
