@@ -87,7 +87,9 @@ class TestCliniko(BaseCase):
         summary = json.loads(result.stdout.strip().splitlines()[-1])
         self.assertEqual(summary["state"], "done")
         patients = summary["resources"]["patients"]
-        self.assertEqual(set(patients), {"fetched", "created", "updated", "skipped", "failed"})
+        self.assertEqual(
+            set(patients), {"fetched", "created", "updated", "skipped", "failed", "conflicted"}
+        )
         self.assertGreater(patients["created"], 0)
         self.assertEqual(
             patients["fetched"],
