@@ -191,7 +191,7 @@ class MigrationRunner:
 
     def _prepare(self):
         # No record moves before the field map is confirmed, whatever started the run.
-        field_map = self.run._cliniko_ensure_field_map()
+        field_map = self.run._cliniko_ensure_field_map(client=self.client)
         self.field_map_plan = field_map._cliniko_plan()
         if self.run.run_type == "sample":
             from .sample import choose_for_run  # noqa: PLC0415 - sample imports the runner

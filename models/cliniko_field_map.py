@@ -54,13 +54,14 @@ class ClinikoFieldMap(models.Model):
 
     # -- proposal ----------------------------------------------------------------------------
     @api.model
-    def cliniko_propose(self, connection, patients=None):
+    def cliniko_propose(self, connection, patients=None, client=None):
         """Create a draft map for ``connection``: the default map plus a proposal for each
         custom patient field found in a sample of its patients (read from Cliniko unless
-        ``patients`` is given). Returns the map."""
+        ``patients`` is given, through ``client`` when given: a run's, which logs its waits and
+        retries). Returns the map."""
         connection.ensure_one()
         if patients is None:
-            patients = self._cliniko_sample_patients(connection)
+            patients = self._cliniko_sample_patients(connection, client)
         lines = []
         for row in proposer.default_rows():
             model, field = proposer.target_model_field(row["resource"], row["targets"][0])
@@ -115,9 +116,9 @@ class ClinikoFieldMap(models.Model):
         )
 
     @api.model
-    def _cliniko_sample_patients(self, connection):
+    def _cliniko_sample_patients(self, connection, client=None):
         """The first patients Cliniko lists (oldest first), read-only, nothing stored."""
-        client = connection._get_client()
+        client = client or connection._get_client()
         params = [("q[]", "archived_at:*"), ("sort", "created_at:asc")]
         patients = []
         for page in client.iter_pages("/patients", params=params, per_page=100):

@@ -113,15 +113,18 @@ class ClinikoMigrationRun(models.Model):
             self.cliniko_accept_proposed_map or self.env.context.get("cliniko_accept_proposed_map")
         )
 
-    def _cliniko_ensure_field_map(self):
+    def _cliniko_ensure_field_map(self, client=None):
         """Return the run's confirmed map, or raise a UserError saying what is missing. With
-        "accept proposed map", a missing or draft map is proposed and confirmed first."""
+        "accept proposed map", a missing or draft map is proposed and confirmed first (read
+        through ``client`` when given: the runner's)."""
         self.ensure_one()
         field_map = self.field_map_id
         accept = self._cliniko_accepts_proposed_map()
         if field_map.state != "confirmed" and accept:
             if not field_map:
-                field_map = self.env["cliniko.field.map"].cliniko_propose(self.connection_id)
+                field_map = self.env["cliniko.field.map"].cliniko_propose(
+                    self.connection_id, client=client
+                )
             field_map.action_confirm()
             self.field_map_id = field_map
         if not field_map:
