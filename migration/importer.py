@@ -153,8 +153,14 @@ class Importer:
         raise NotImplementedError
 
     def create_batch(self, items):
-        """Create the Odoo records of ``items``; set ``item.main`` and audit each record."""
-        raise NotImplementedError
+        """Create the Odoo records of ``items``; set ``item.main`` and audit each record.
+
+        By default one ``model`` record per item from its mapped values; importers writing
+        several records per item override it."""
+        records = self.env[self.model].create([item.values for item in items])
+        for item, record in zip(items, records, strict=True):
+            item.main = record
+            item.audit("create", record)
 
     def update_one(self, item, main):
         """Update ``main`` from ``item``; audit with previous values; return True if changed."""

@@ -187,10 +187,7 @@ class InvoiceImporter(ListsDeletedToo, Importer):
         return values
 
     def create_batch(self, items):
-        invoices = self.env["cliniko.invoice"].create([item.values for item in items])
-        for item, invoice in zip(items, invoices, strict=True):
-            item.main = invoice
-            item.audit("create", invoice)
+        super().create_batch(items)
         self._set_visit_revenue([(item, item.main.appointment_lead_id) for item in items])
 
     def update_one(self, item, invoice):
@@ -272,12 +269,6 @@ class InvoiceItemImporter(ListsDeletedToo, Importer):
             product_tmpl_id=product.id if product else False,
         )
         return values
-
-    def create_batch(self, items):
-        lines = self.env["cliniko.invoice.line"].create([item.values for item in items])
-        for item, line in zip(items, lines, strict=True):
-            item.main = line
-            item.audit("create", line)
 
     def update_one(self, item, line):
         diff = self.values_to_write(item, line, item.values)

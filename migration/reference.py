@@ -27,12 +27,6 @@ class RecordImporter(Importer):
         connection = self.runner.connection
         return {"connection_id": connection.id, "company_id": connection.company_id.id}
 
-    def create_batch(self, items):
-        records = self.env[self.model].create([item.values for item in items])
-        for item, record in zip(items, records, strict=True):
-            item.main = record
-            item.audit("create", record)
-
     def update_one(self, item, record):
         values = {
             name: value for name, value in item.values.items() if name not in self.create_only
