@@ -4,23 +4,47 @@
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOCAL="$ROOT/.local"
-# The real interpreter, not a version-manager shim, so signals reach the processes we start.
-PYTHON=${PYTHON:-$(python3 -c "import sys; print(sys.executable)")}
 mkdir -p "$LOCAL"
 
 die() { echo "error: $*" >&2; exit 1; }
 say() { echo "==> $*" >&2; }
 
-# Odoo 19 as an importable `odoo` package, or the source tree named by ODOO_PATH.
+# One virtualenv for Odoo's requirements and ours: the one CLINIKO_VENV (or an active
+# VIRTUAL_ENV) names, else .local/venv, created on first use. Nothing is ever installed into the
+# system interpreter. PYTHON is the venv's real interpreter, so signals reach what we start.
+ensure_venv() {
+    VENV=${CLINIKO_VENV:-${VIRTUAL_ENV:-$LOCAL/venv}}
+    if [ ! -x "$VENV/bin/python" ]; then
+        local base
+        base=$(command -v python3 || true)
+        [ -n "$base" ] || die "python3 is missing (Python 3.11 or newer is needed)"
+        say "creating the virtualenv $VENV"
+        "$base" -m venv "$VENV" || die "could not create a virtualenv in $VENV (Debian: apt-get install python3-venv)"
+    fi
+    PYTHON="$VENV/bin/python"
+}
+
+# Odoo 19's source tree: ODOO_PATH, else one already importable in the venv, else the usual
+# places a source checkout is kept (ODOO_SEARCH_PATHS, /opt/odoo19, /opt/odoo, ../odoo19).
 find_odoo() {
+    ensure_venv
+    if [ -z "${ODOO_PATH:-}" ] && ! "$PYTHON" -c 'import odoo.release' >/dev/null 2>&1; then
+        local candidate
+        for candidate in ${ODOO_SEARCH_PATHS:-} /opt/odoo19 /opt/odoo "$ROOT/../odoo19" "$ROOT/../odoo"; do
+            if [ -f "$candidate/odoo/release.py" ]; then
+                ODOO_PATH=$(cd "$candidate" && pwd)
+                break
+            fi
+        done
+    fi
     if [ -n "${ODOO_PATH:-}" ]; then
         [ -d "$ODOO_PATH/odoo" ] || die "ODOO_PATH=$ODOO_PATH does not contain an odoo/ package."
         export PYTHONPATH="$ODOO_PATH${PYTHONPATH:+:$PYTHONPATH}"
     fi
     local major
     major=$("$PYTHON" -c 'import odoo.release as r; print(r.version_info[0])' 2>/dev/null) ||
-        die "Odoo 19 is missing: 'import odoo' fails for $PYTHON. Install Odoo 19.0 (Community) so that
-       python3 can import it, or set ODOO_PATH to an Odoo 19.0 source tree (see README.rst)."
+        die "Odoo 19 is missing: no Odoo 19.0 source tree at ODOO_PATH, /opt/odoo19, /opt/odoo or
+       ../odoo19. Check out Odoo 19.0 (Community) and set ODOO_PATH to it (see README.rst)."
     [ "$major" = 19 ] || die "Odoo $major found where Odoo 19 is needed."
     ODOO_ROOT=$("$PYTHON" -c 'import odoo, os; print(os.path.dirname(list(odoo.__path__)[0]))')
     if [ -f "$ODOO_ROOT/odoo-bin" ]; then
@@ -39,17 +63,17 @@ find_odoo() {
     ADDON_DIR="$links/cliniko_crm_migration"
 }
 
-# Odoo's own Python requirements (pins known to work on Python 3.11) and ours, from PyPI.
+# Odoo's own Python requirements (pins known to work on Python 3.11) and ours, from PyPI, into
+# the venv. A stamp of the requirement files skips pip when nothing changed since the last time.
 install_python_deps() {
-    local requirements=() name
+    local requirements=(-r "$ROOT/requirements-odoo19.txt") name stamp
     for name in "$@"; do requirements+=(-r "$ROOT/$name"); done
-    if ! "$PYTHON" -c 'import odoo.cli.server' >/dev/null 2>&1; then
-        say "installing Odoo 19's Python requirements"
-        "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore -r "$ROOT/requirements-odoo19.txt" ||
-            die "could not install Odoo's Python requirements"
-    fi
-    "$PYTHON" -m pip install -q --disable-pip-version-check --root-user-action=ignore "${requirements[@]}" >/dev/null ||
-        die "could not install ${requirements[*]}"
+    stamp=$(cat "$ROOT/requirements-odoo19.txt" "${@/#/$ROOT/}" | cksum | cut -d' ' -f1)
+    [ "$(cat "$VENV/.cliniko-requirements" 2>/dev/null)" = "$stamp" ] && return
+    say "installing Odoo 19's and the addon's Python requirements into $VENV"
+    "$PYTHON" -m pip install -q --disable-pip-version-check "${requirements[@]}" >"$LOCAL/pip.log" 2>&1 ||
+        { tail -n 20 "$LOCAL/pip.log" >&2; die "could not install the Python requirements (log: .local/pip.log)"; }
+    echo "$stamp" >"$VENV/.cliniko-requirements"
 }
 
 # Use the PostgreSQL server the environment points at (PGHOST, PGPORT, PGUSER...) when one
