@@ -34,7 +34,7 @@
         "views/cliniko_practitioner_decision_views.xml",
         "views/cliniko_field_map_views.xml",
         "views/cliniko_verification_views.xml",
-        "wizard/cliniko_rollback_wizard_views.xml",
+        "wizards/cliniko_rollback_wizard_views.xml",
         "data/cliniko_delta_cron.xml",
         "views/cliniko_delta_views.xml",
     ],

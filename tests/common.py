@@ -27,18 +27,25 @@ class ClinikoSandboxCase(TransactionCase):
             }
         )
 
-    def migrate(self, connection=None, **values):
-        """Create and start a run. Practitioners that match no Odoo user are left unassigned
-        unless the test says otherwise (a full run would otherwise pause for decisions)."""
-        values.setdefault("unmatched_practitioners", self.default_unmatched_practitioners)
+    @classmethod
+    def start_run(cls, connection=None, **values):
+        """Create and start a run, from a test or from ``setUpClass``. Practitioners that match
+        no Odoo user are left unassigned unless the test says otherwise (a full run would
+        otherwise pause for decisions)."""
+        values.setdefault("unmatched_practitioners", cls.default_unmatched_practitioners)
         # The proposed field map is confirmed as is unless a test is about the map itself.
         run = (
-            self.env["cliniko.migration.run"]
+            cls.env["cliniko.migration.run"]
             .with_context(cliniko_accept_proposed_map=True, cliniko_run_now=True)
-            .create(dict({"connection_id": (connection or self.connection).id}, **values))
+            .create(dict({"connection_id": (connection or cls.connection).id}, **values))
         )
         run.action_start()
         return run.with_context(cliniko_accept_proposed_map=False, cliniko_run_now=False)
+
+    def migrate(self, connection=None, **values):
+        """Start a run inside a test body: only for tests about what a run changes. Read-only
+        tests assert on one migration made in ``setUpClass`` with ``start_run``."""
+        return self.start_run(connection, **values)
 
     def patients_in_cliniko(self):
         """The sandbox's patients as the API serves them (id -> record)."""

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the whole test suite: the addon installed in a fresh database of a real Odoo 19 on a real
 # PostgreSQL, tests run by pytest with pytest-odoo (HTTP server and browser tests included),
-# talking to the Cliniko sandbox over real HTTP. Extra arguments go to pytest (e.g. -k rollback).
+# talking to the Cliniko sandbox over real HTTP. Extra arguments go to pytest (e.g. -k rollback);
+# arguments naming test files (tests/test_x.py[::Class]) run those instead of the whole suite.
 # It leaves nothing running: the database is dropped and a private PostgreSQL is stopped.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -30,9 +31,19 @@ odoo -d "$DB" -i cliniko_crm_migration --data-dir="$DATA_DIR" --stop-after-init 
     --log-level=warn --http-port=0 >"$LOCAL/install.log" 2>&1 ||
     { tail -n 40 "$LOCAL/install.log" >&2; die "installing the addon failed (log: .local/install.log)"; }
 
+TARGETS=("$ADDON_DIR/tests")
+ARGS=()
+for arg in "$@"; do
+    case "$arg" in
+    tests/* | ./tests/*) ARGS+=("$ADDON_DIR/${arg#./}") ;;
+    *) ARGS+=("$arg") ;;
+    esac
+done
+for arg in "${ARGS[@]}"; do [[ "$arg" == "$ADDON_DIR/tests"* ]] && TARGETS=() && break; done
+
 say "running the tests"
 cd "$ADDON_DIR"
 "$PYTHON" -m pytest -p no:cacheprovider \
     --odoo-database="$DB" --odoo-addons-path="$ADDONS_PATH" --odoo-http \
     --odoo-extra "data-dir=$DATA_DIR" --odoo-extra http-interface=127.0.0.1 --odoo-log-level=warn \
-    "$ADDON_DIR/tests" "$@"
+    "${TARGETS[@]}" "${ARGS[@]}"
