@@ -22,6 +22,9 @@ class TestPatientMigration(ClinikoSandboxCase):
             pid: cls.sandbox.clinic.get("patients", pid)
             for pid in cls.sandbox.clinic.resources["patients"]
         }
+        # One run for the whole class: every test reads its result (each test runs in a
+        # savepoint). Only what patients need is migrated (businesses, contacts, patients).
+        cls.patient_run = cls.start_run(resources="patients")
 
     def listed_patients(self):
         """Patients the API lists (active and archived; deleted ones are not listed)."""
@@ -38,7 +41,7 @@ class TestPatientMigration(ClinikoSandboxCase):
         return self.migrated_partners().filtered(lambda p: p.cliniko_patient_id == patient_id)
 
     def test_each_patient_becomes_one_partner_and_one_patient_lead(self):
-        run = self.migrate()
+        run = self.patient_run
         self.assertEqual(run.state, "done", run.error_message)
         expected = set(self.migratable_patients())
         partners = self.migrated_partners()
@@ -52,14 +55,13 @@ class TestPatientMigration(ClinikoSandboxCase):
         self.assertEqual(leads.stage_id.cliniko_status, "patient")
 
     def test_counters_add_up_and_match_what_the_api_lists(self):
-        run = self.migrate()
+        run = self.patient_run
         counts = run.summary()["resources"]["patients"]
         self.assertEqual(counts["fetched"], len(self.listed_patients()))
         self.assertEqual(counts["created"], len(self.migratable_patients()))
         self.assertCountersAddUp(run)
 
     def test_fields_are_copied_field_by_field(self):
-        self.migrate()
         for pid, patient in self.migratable_patients().items():
             partner = self.partner_of(pid)
             lead = self.patient_leads().filtered(lambda lead, p=partner: lead.partner_id == p)
@@ -96,7 +98,6 @@ class TestPatientMigration(ClinikoSandboxCase):
                     self.assertIn(patient["notes"].strip().splitlines()[0][:20], lead.description)
 
     def test_valid_emails_are_trimmed_and_lower_cased(self):
-        self.migrate()
         seen = 0
         for pid, patient in self.migratable_patients().items():
             raw = (patient.get("email") or "").strip()
@@ -106,7 +107,7 @@ class TestPatientMigration(ClinikoSandboxCase):
         self.assertTrue(seen)
 
     def test_invalid_email_is_kept_as_typed_and_flagged_in_the_audit_log(self):
-        run = self.migrate()
+        run = self.patient_run
         invalid = {
             pid: p
             for pid, p in self.migratable_patients().items()
@@ -121,7 +122,6 @@ class TestPatientMigration(ClinikoSandboxCase):
             self.assertIn("e-mail address is not valid", line.message)
 
     def test_phone_numbers_are_normalised_to_e164_with_the_clinic_country(self):
-        self.migrate()
         region = self.connection.country_id.code or "AU"
         checked = 0
         for pid, patient in self.migratable_patients().items():
@@ -140,7 +140,7 @@ class TestPatientMigration(ClinikoSandboxCase):
         self.assertTrue(checked)
 
     def test_unreadable_phone_is_kept_as_typed_and_flagged(self):
-        run = self.migrate()
+        run = self.patient_run
         flagged = self.patient_leads().filtered("cliniko_phone_unparsed")
         self.assertTrue(flagged, "the sandbox clinic should hold an unreadable phone number")
         for lead in flagged:
@@ -162,12 +162,10 @@ class TestPatientMigration(ClinikoSandboxCase):
             if not (p.get("first_name") or "").strip()
         ]
         self.assertTrue(only_last, "the sandbox clinic should hold a patient with only a last name")
-        self.migrate()
         for pid in only_last:
             self.assertEqual(self.partner_of(pid).name, self.patients[pid]["last_name"].strip())
 
     def test_unicode_names_arrive_intact(self):
-        self.migrate()
         unicode_ids = [
             pid for pid, p in self.migratable_patients().items() if not _source_name(p).isascii()
         ]
@@ -178,14 +176,13 @@ class TestPatientMigration(ClinikoSandboxCase):
     def test_archived_patient_arrives_archived(self):
         archived = [pid for pid, p in self.migratable_patients().items() if p.get("archived_at")]
         self.assertTrue(archived)
-        self.migrate()
         for pid in archived:
             self.assertFalse(self.partner_of(pid).active)
 
     def test_merged_patient_is_skipped_with_its_reason(self):
         merged = [pid for pid, p in self.listed_patients().items() if p.get("merged_at")]
         self.assertTrue(merged)
-        run = self.migrate()
+        run = self.patient_run
         for pid in merged:
             self.assertFalse(self.partner_of(pid))
             line = run.audit_ids.filtered(lambda a, pid=pid: a.cliniko_id == pid)
@@ -195,12 +192,11 @@ class TestPatientMigration(ClinikoSandboxCase):
     def test_deleted_patient_is_not_migrated(self):
         deleted = [pid for pid, p in self.patients.items() if p.get("deleted_at")]
         self.assertTrue(deleted)
-        self.migrate()
         for pid in deleted:
             self.assertFalse(self.partner_of(pid))
 
     def test_every_record_has_a_reference_row_and_audit_lines(self):
-        run = self.migrate()
+        run = self.patient_run
         refs = self.env["cliniko.external.ref"].search(
             [("connection_id", "=", self.connection.id), ("resource", "=", "patients")]
         )
