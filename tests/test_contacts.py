@@ -19,7 +19,7 @@ def _person(contact):
     return " ".join(filter(None, [_strip(contact["first_name"]), _strip(contact["last_name"])]))
 
 
-class TestContactMigration(ClinikoSandboxCase):
+class ContactCase(ClinikoSandboxCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -46,15 +46,6 @@ class TestContactMigration(ClinikoSandboxCase):
     def tag(self, key):
         return self.env.ref(TAG_XMLIDS[key])
 
-    def plant_contact(self, **fields):
-        record = self.clinic.create("contacts", **fields)
-        self.addCleanup(self._remove, "contacts", record["id"])
-        return record
-
-    def _remove(self, resource, record_id):
-        self.clinic.resources[resource].pop(record_id, None)
-        self.clinic.touch()
-
     def change_in_cliniko(self, resource, record_id, **fields):
         """Update a sandbox record a minute later; the old values come back after the test."""
         record = self.clinic.resources[resource][record_id]
@@ -67,15 +58,25 @@ class TestContactMigration(ClinikoSandboxCase):
         self.clinic.resources[resource][record_id].update(old)
         self.clinic.touch()
 
-    def row_counts(self):
+    @classmethod
+    def row_counts(cls):
         return {
-            model: self.env[model].with_context(active_test=False).search_count([])
+            model: cls.env[model].with_context(active_test=False).search_count([])
             for model in ("res.partner", "cliniko.external.ref", "res.partner.category")
         }
 
-    # -- tests -------------------------------------------------------------------------------
+
+class TestContactMigration(ContactCase):
+    """One contacts run for the class; tests read it, or run contacts again in their body."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.counts_before_run = cls.row_counts()
+        cls.contact_run = cls.start_run(resources="contacts")
+
     def test_each_contact_becomes_one_partner_and_the_counters_add_up(self):
-        run = self.migrate_contacts()
+        run = self.contact_run
         self.assertEqual(run.state, "done", run.error_message)
         counts = run.summary()["resources"]["contacts"]
         self.assertEqual(counts["fetched"], len(self.contacts()))
@@ -90,7 +91,6 @@ class TestContactMigration(ClinikoSandboxCase):
         self.assertEqual(set(refs.mapped("res_model")), {"res.partner"})
 
     def test_fields_are_copied_field_by_field(self):
-        self.migrate_contacts()
         for cid, contact in self.contacts().items():
             partner = self.partner_of(cid)
             with self.subTest(contact=cid):
@@ -130,7 +130,6 @@ class TestContactMigration(ClinikoSandboxCase):
                 )
 
     def test_contacts_are_tagged_by_kind(self):
-        self.migrate_contacts()
         kinds = {0: "standard", 1: "doctor", 2: "payer"}
         seen = set()
         for cid, contact in self.contacts().items():
@@ -147,7 +146,6 @@ class TestContactMigration(ClinikoSandboxCase):
         self.assertEqual(self.tag("all").name, "Cliniko contact")
 
     def test_phone_numbers_are_e164_with_every_number_kept(self):
-        self.migrate_contacts()
         checked = 0
         for cid, contact in self.contacts().items():
             partner = self.partner_of(cid)
@@ -169,26 +167,9 @@ class TestContactMigration(ClinikoSandboxCase):
             checked += 1
         self.assertTrue(checked)
 
-    def test_unreadable_phone_is_kept_as_typed_and_flagged_in_the_audit(self):
-        contact = self.plant_contact(
-            first_name="Ray",
-            last_name="Unreachable",
-            type="Doctor",
-            type_code=1,
-            phone_numbers=[{"number": "ask reception", "phone_type": "Work"}],
-        )
-        run = self.migrate_contacts()
-        partner = self.partner_of(contact["id"])
-        self.assertEqual(partner.phone, "ask reception")
-        self.assertEqual(partner.cliniko_contact_phones, "Work: ask reception")
-        line = run.audit_ids.filtered(lambda a: a.cliniko_id == contact["id"])
-        self.assertEqual(line.action, "create")
-        self.assertIn("could not be read; kept as typed", line.message)
-
     def test_a_contact_with_only_a_company_name_becomes_a_company(self):
         payers = [c for c in self.contacts().values() if not _person(c) and c["company_name"]]
         self.assertTrue(payers, "the sandbox clinic should hold company-only contacts")
-        self.migrate_contacts()
         for contact in payers:
             partner = self.partner_of(contact["id"])
             self.assertTrue(partner.is_company)
@@ -197,22 +178,10 @@ class TestContactMigration(ClinikoSandboxCase):
     def test_archived_contact_arrives_archived(self):
         archived = [c for c in self.contacts().values() if c["archived_at"]]
         self.assertTrue(archived, "the sandbox clinic should hold an archived contact")
-        self.migrate_contacts()
         for contact in archived:
             self.assertFalse(self.partner_of(contact["id"]).active)
 
-    def test_a_contact_without_any_name_fails_with_its_reason(self):
-        contact = self.plant_contact(email="nobody@example.com")
-        run = self.migrate_contacts()
-        self.assertEqual(run.state, "done")
-        self.assertFalse(self.partner_of(contact["id"]))
-        line = run.audit_ids.filtered(lambda a: a.cliniko_id == contact["id"])
-        self.assertEqual(line.action, "fail")
-        self.assertIn("neither a name nor a company name", line.message)
-        self.assertEqual(run.summary()["resources"]["contacts"]["failed"], 1)
-
     def test_running_again_creates_nothing(self):
-        self.migrate_contacts()
         counts = self.row_counts()
         second = self.migrate_contacts()
         self.assertEqual(self.row_counts(), counts)
@@ -222,7 +191,6 @@ class TestContactMigration(ClinikoSandboxCase):
         self.assertEqual(summary["skipped"], summary["fetched"])
 
     def test_a_changed_contact_is_updated_and_tags_added_in_odoo_stay(self):
-        self.migrate_contacts()
         doctor_id = next(cid for cid, c in self.contacts().items() if c["type_code"] == 1)
         partner = self.partner_of(doctor_id)
         old_city = partner.city
@@ -240,9 +208,46 @@ class TestContactMigration(ClinikoSandboxCase):
         self.assertEqual(partner.city, old_city)
 
     def test_rollback_returns_every_table_to_its_row_count(self):
-        before = self.row_counts()
-        run = self.migrate_contacts()
+        # the class's run is rolled back here (the test's savepoint undoes the rollback)
+        before = self.counts_before_run
+        run = self.contact_run
         self.assertGreater(self.row_counts()["res.partner"], before["res.partner"])
         run.action_rollback()
         self.assertEqual(run.state, "rolled_back")
         self.assertEqual(self.row_counts(), before)
+
+
+class TestContactEdgeCases(ContactCase):
+    """Contacts planted in the clinic before one contacts run: unreadable phone, no name."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.unreadable = cls.clinic.create(
+            "contacts",
+            first_name="Ray",
+            last_name="Unreachable",
+            type="Doctor",
+            type_code=1,
+            phone_numbers=[{"number": "ask reception", "phone_type": "Work"}],
+        )
+        cls.nameless = cls.clinic.create("contacts", email="nobody@example.com")
+        cls.edge_run = cls.start_run(resources="contacts")
+
+    def test_unreadable_phone_is_kept_as_typed_and_flagged_in_the_audit(self):
+        contact, run = self.unreadable, self.edge_run
+        partner = self.partner_of(contact["id"])
+        self.assertEqual(partner.phone, "ask reception")
+        self.assertEqual(partner.cliniko_contact_phones, "Work: ask reception")
+        line = run.audit_ids.filtered(lambda a: a.cliniko_id == contact["id"])
+        self.assertEqual(line.action, "create")
+        self.assertIn("could not be read; kept as typed", line.message)
+
+    def test_a_contact_without_any_name_fails_with_its_reason(self):
+        contact, run = self.nameless, self.edge_run
+        self.assertEqual(run.state, "done")
+        self.assertFalse(self.partner_of(contact["id"]))
+        line = run.audit_ids.filtered(lambda a: a.cliniko_id == contact["id"])
+        self.assertEqual(line.action, "fail")
+        self.assertIn("neither a name nor a company name", line.message)
+        self.assertEqual(run.summary()["resources"]["contacts"]["failed"], 1)
