@@ -486,14 +486,24 @@ class TestHistoryMigration(HistoryCase):
 
 
 class TestHistoryReruns(HistoryCase):
-    """Each test migrates a fresh copy of the clinic, then runs again or rolls back."""
+    """A whole clinic migrated once for the class, practitioners left without users; each
+    test reads the result, runs again or rolls the run back (each test runs in a savepoint)."""
 
     sandbox_options = {"seed": 3, "patients": 12}
 
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.counts_before = cls.row_counts(("mail.message", "ir.attachment", "crm.lead"))
+        cls.sent_before = cls.row_counts(SENT_MODELS + ("bus.bus",))
+        # Without placeholder users (whose creation joins them to Discuss channels), a whole
+        # migration puts nothing on the bus either.
+        cls.unassigned_run = cls.migrate_clinic(unmatched_practitioners="unassigned")
+
     def test_running_again_creates_no_new_history(self):
-        first = self.migrate_clinic()
+        first = self.unassigned_run
         counts = self.row_counts(("mail.message", "ir.attachment", "cliniko.external.ref"))
-        second = self.migrate_clinic()
+        second = self.migrate_clinic(unmatched_practitioners="unassigned")
         self.assertEqual(second.state, "done", second.error_message)
         self.assertEqual(
             self.row_counts(("mail.message", "ir.attachment", "cliniko.external.ref")), counts
@@ -508,16 +518,22 @@ class TestHistoryReruns(HistoryCase):
         self.assertCountersAddUp(second)
 
     def test_a_note_finalised_in_cliniko_is_updated_in_place(self):
-        self.migrate_clinic()
         note_id = self.clinic.edge_cases["draft_treatment_note"]
         message = self.message("treatment_notes", note_id)
         old_body = message.body
         self.assertEqual(message.cliniko_note_state, "draft")
+        # the sandbox is shared by the class: the note is put back after the test
+        self.addCleanup(self.clinic.touch)
+        self.addCleanup(
+            self.clinic.resources["treatment_notes"][note_id].update,
+            dict(self.clinic.resources["treatment_notes"][note_id]),
+        )
         self.clinic.tick(60)
         self.clinic.update(
             "treatment_notes", note_id, draft=False, finalized_at=self.clinic.now_iso()
         )
-        run = self.migrate_clinic()
+        # only the notes (and what they depend on) are read again
+        run = self.migrate_clinic(resources="treatment_notes")
         counts = run.summary()["resources"]["treatment_notes"]
         self.assertEqual((counts["created"], counts["updated"]), (0, 1))
         self.assertEqual(self.message("treatment_notes", note_id), message)
@@ -536,8 +552,8 @@ class TestHistoryReruns(HistoryCase):
         self.assertEqual(message.body, old_body)
 
     def test_rollback_returns_messages_attachments_and_leads_to_before(self):
-        before = self.row_counts(("mail.message", "ir.attachment", "crm.lead"))
-        run = self.migrate_clinic()
+        # the class's run is rolled back here
+        before, run = self.counts_before, self.unassigned_run
         self.assertGreater(
             self.row_counts(("mail.message",))["mail.message"], before["mail.message"]
         )
@@ -552,38 +568,13 @@ class TestHistoryReruns(HistoryCase):
         self.assertFalse(failed, failed.mapped("message"))
 
     def test_the_bus_carries_nothing_about_the_history(self):
-        # Without placeholder users (whose creation joins them to Discuss channels), a whole
-        # migration puts nothing on the bus either.
-        if "unmatched_practitioners" not in self.env["cliniko.migration.run"]._fields:
-            self.skipTest("the practitioners importer is not there")
-        before = self.row_counts(SENT_MODELS + ("bus.bus",))
-        run = self.migrate_clinic(unmatched_practitioners="unassigned")
+        # counted in setUpClass, before the run
+        before, run = self.sent_before, self.unassigned_run
         self.assertEqual(run.state, "done", run.error_message)
         self.assertTrue(self.history_messages())
         self.assertEqual(self.row_counts(SENT_MODELS + ("bus.bus",)), before)
 
-    def test_with_one_lead_per_patient_notes_stay_on_the_patients_lead(self):
-        if "appointment_mode" not in self.env["cliniko.migration.run"]._fields:
-            self.skipTest("the appointments importer is not there")
-        run = self.migrate_clinic(appointment_mode="lead_per_patient")
-        self.assertEqual(run.state, "done", run.error_message)
-        linked = [
-            note_id
-            for note_id, note in self.sources("treatment_notes").items()
-            if note.get("booking") and not note.get("deleted_at")
-        ]
-        self.assertTrue(linked)
-        for note_id in linked:
-            with self.subTest(note=note_id):
-                line = self.audit_lines(run, "treatment_notes", note_id)
-                self.assertNotIn("fail", line.mapped("action"))
-                self.assertTrue(self.message("treatment_notes", note_id))
-                self.assertFalse(self.message("treatment_notes", note_id, "appointment"))
-
     def test_without_practitioner_users_notes_are_by_odoobot_and_name_the_practitioner(self):
-        if "unmatched_practitioners" not in self.env["cliniko.migration.run"]._fields:
-            self.skipTest("the practitioners importer is not there")
-        self.migrate_clinic(unmatched_practitioners="unassigned")
         checked = 0
         for note_id, note in self.sources("treatment_notes").items():
             message = self.message("treatment_notes", note_id)
@@ -608,3 +599,32 @@ class TestHistoryReruns(HistoryCase):
             self.assertIn('name="%s"' % field, arch)
         arch = self.env["ir.attachment"].get_view(view_type="form")["arch"]
         self.assertIn('name="cliniko_created_at"', arch)
+
+
+class TestHistoryOneLeadPerPatient(HistoryCase):
+    """The notes (and what they depend on) migrated once with one lead per patient."""
+
+    sandbox_options = {"seed": 3, "patients": 12}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.per_patient_run = cls.migrate_clinic(
+            resources="treatment_notes", appointment_mode="lead_per_patient"
+        )
+
+    def test_with_one_lead_per_patient_notes_stay_on_the_patients_lead(self):
+        run = self.per_patient_run
+        self.assertEqual(run.state, "done", run.error_message)
+        linked = [
+            note_id
+            for note_id, note in self.sources("treatment_notes").items()
+            if note.get("booking") and not note.get("deleted_at")
+        ]
+        self.assertTrue(linked)
+        for note_id in linked:
+            with self.subTest(note=note_id):
+                line = self.audit_lines(run, "treatment_notes", note_id)
+                self.assertNotIn("fail", line.mapped("action"))
+                self.assertTrue(self.message("treatment_notes", note_id))
+                self.assertFalse(self.message("treatment_notes", note_id, "appointment"))
