@@ -20,27 +20,36 @@ def _consent(value):
     return False if value is None else ("yes" if value else "no")
 
 
-class TestPatientDetails(ClinikoSandboxCase):
+class PatientDetailsCase(ClinikoSandboxCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.clinic = cls.sandbox.clinic
 
     # -- helpers -----------------------------------------------------------------------------
+    @classmethod
+    def migrate_details_once(cls, **values):
+        """``migrate_details`` for ``setUpClass``: the class's tests read its result."""
+        run = cls.start_run(resources=DETAIL_RESOURCES, **values)
+        assert run.state == "done", run.error_message
+        return run
+
     def migrate_details(self, **values):
         run = self.migrate(resources=DETAIL_RESOURCES, **values)
         self.assertEqual(run.state, "done", run.error_message)
         return run
 
-    def migratable_patients(self):
+    @classmethod
+    def migratable_patients(cls):
         return {
-            pid: self.clinic.get("patients", pid)
-            for pid, p in self.clinic.resources["patients"].items()
+            pid: cls.clinic.get("patients", pid)
+            for pid, p in cls.clinic.resources["patients"].items()
             if not p["deleted_at"] and not p["merged_at"] and _name(p)
         }
 
-    def lead_of(self, patient_id):
-        return self.patient_leads().filtered(lambda lead: lead.cliniko_patient_id == patient_id)
+    @classmethod
+    def lead_of(cls, patient_id):
+        return cls.patient_leads(cls).filtered(lambda lead: lead.cliniko_patient_id == patient_id)
 
     def contact_partner(self, contact_id):
         return (
@@ -48,15 +57,6 @@ class TestPatientDetails(ClinikoSandboxCase):
             .with_context(active_test=False)
             .search([("cliniko_contact_id", "=", contact_id)])
         )
-
-    def plant(self, resource, **fields):
-        record = self.clinic.create(resource, **fields)
-        self.addCleanup(self._remove, resource, record["id"])
-        return record
-
-    def _remove(self, resource, record_id):
-        self.clinic.resources[resource].pop(record_id, None)
-        self.clinic.touch()
 
     def change_in_cliniko(self, resource, record_id, **fields):
         """Update a sandbox record a minute later; the old values come back after the test."""
@@ -70,26 +70,30 @@ class TestPatientDetails(ClinikoSandboxCase):
         self.clinic.resources[resource][record_id].update(old)
         self.clinic.touch()
 
-    def alerts_of(self, patient_id, deleted=False):
+    @classmethod
+    def alerts_of(cls, patient_id, deleted=False):
         alerts = [
             a
-            for a in self.clinic.resources["medical_alerts"].values()
+            for a in cls.clinic.resources["medical_alerts"].values()
             if a["patient_id"] == patient_id and bool(a["deleted_at"]) == deleted
         ]
         return sorted(alerts, key=lambda a: (a["created_at"], a["id"]))
 
-    def patient_with_two_alerts(self):
+    @classmethod
+    def patient_with_two_alerts(cls):
         return next(
-            pid for pid in sorted(self.migratable_patients()) if len(self.alerts_of(pid)) >= 2
+            pid for pid in sorted(cls.migratable_patients()) if len(cls.alerts_of(pid)) >= 2
         )
 
-    def row_counts(self):
+    @classmethod
+    def row_counts(cls):
         return {
-            model: self.env[model].with_context(active_test=False).search_count([])
+            model: cls.env[model].with_context(active_test=False).search_count([])
             for model in ("crm.lead", "res.partner", "cliniko.external.ref")
         }
 
-    def custom_patient(self):
+    @classmethod
+    def custom_patient(cls):
         """A patient whose custom fields use every shape: 'other' values, a paragraph over
         two lines, a date, an archived field and a section with no selection."""
         custom = {
@@ -148,7 +152,7 @@ class TestPatientDetails(ClinikoSandboxCase):
                 },
             ]
         }
-        return self.plant(
+        return cls.clinic.create(
             "patients",
             first_name="Custom",
             last_name="Fields",
@@ -162,9 +166,34 @@ class TestPatientDetails(ClinikoSandboxCase):
             gender_identity="Non-binary",
         )
 
-    # -- patient fields ----------------------------------------------------------------------
+    def assertEveryCustomValueShown(self, lead, custom):
+        self.assertEqual(lead.cliniko_custom_fields, custom)
+        shown = html.unescape(str(lead.cliniko_custom_fields_html))
+        for section in custom["sections"]:
+            self.assertIn(section["name"], shown)
+            for field in section["fields"]:
+                self.assertIn(field["name"], shown)
+                for line in str(field.get("value") or "").splitlines():
+                    self.assertIn(line, shown)
+                for option in field.get("options") or []:
+                    if option.get("selected"):
+                        self.assertIn(option["name"], shown)
+                other = field.get("other") or {}
+                if other.get("selected"):
+                    self.assertIn("Other: %s" % other["value"], shown)
+
+
+class TestPatientDetails(PatientDetailsCase):
+    """The details migrated once for the class: tests read the result, or change Cliniko and
+    run the details again in their body (each test runs in a savepoint)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.counts_before = cls.row_counts()
+        cls.details_run = cls.migrate_details_once()
+
     def test_patient_fields_are_kept_on_the_lead_field_by_field(self):
-        self.migrate_details()
         concessions = self.clinic.resources["concession_types"]
         for pid, patient in self.migratable_patients().items():
             lead = self.lead_of(pid)
@@ -215,25 +244,11 @@ class TestPatientDetails(ClinikoSandboxCase):
         patient = self.clinic.get("patients", pid)
         self.assertTrue(patient["medicare"])
         self.assertFalse(patient["medicare_reference_number"])
-        self.migrate_details()
         lead = self.lead_of(pid)
         self.assertEqual(lead.cliniko_medicare_number, patient["medicare"])
         self.assertFalse(lead.cliniko_medicare_irn)
 
-    def test_invoicing_consent_and_pronoun_details_of_a_planted_patient(self):
-        patient = self.custom_patient()
-        self.migrate_details()
-        lead = self.lead_of(patient["id"])
-        self.assertEqual(lead.cliniko_invoice_to, "WorkSafe Victoria")
-        self.assertEqual(lead.cliniko_invoice_email, "invoices@worksafe.example.vic.gov.au")
-        self.assertEqual(lead.cliniko_invoice_extra_info, "Claim #00001234\nPolicy #000777")
-        self.assertEqual(lead.cliniko_dva_number, "NX123456")
-        self.assertEqual(lead.cliniko_pronouns, "they/them")
-        self.assertEqual(lead.cliniko_accepted_privacy_policy, "no")
-        self.assertEqual(lead.cliniko_gender_identity, "Non-binary")
-
     def test_referring_doctor_is_the_partner_of_the_cliniko_contact(self):
-        self.migrate_details()
         linked = 0
         for pid, patient in self.migratable_patients().items():
             lead = self.lead_of(pid)
@@ -247,25 +262,7 @@ class TestPatientDetails(ClinikoSandboxCase):
             linked += 1
         self.assertTrue(linked, "the sandbox clinic should hold referred patients")
 
-    # -- custom fields -----------------------------------------------------------------------
-    def assertEveryCustomValueShown(self, lead, custom):
-        self.assertEqual(lead.cliniko_custom_fields, custom)
-        shown = html.unescape(str(lead.cliniko_custom_fields_html))
-        for section in custom["sections"]:
-            self.assertIn(section["name"], shown)
-            for field in section["fields"]:
-                self.assertIn(field["name"], shown)
-                for line in str(field.get("value") or "").splitlines():
-                    self.assertIn(line, shown)
-                for option in field.get("options") or []:
-                    if option.get("selected"):
-                        self.assertIn(option["name"], shown)
-                other = field.get("other") or {}
-                if other.get("selected"):
-                    self.assertIn("Other: %s" % other["value"], shown)
-
     def test_every_custom_field_value_is_in_the_lead_custom_fields_section(self):
-        self.migrate_details()
         checked = 0
         for pid, patient in self.migratable_patients().items():
             lead = self.lead_of(pid)
@@ -279,19 +276,7 @@ class TestPatientDetails(ClinikoSandboxCase):
                 checked += 1
         self.assertTrue(checked, "the sandbox clinic should hold custom fields")
 
-    def test_other_values_paragraphs_dates_and_archived_custom_fields_are_all_kept(self):
-        patient = self.custom_patient()
-        self.migrate_details()
-        lead = self.lead_of(patient["id"])
-        self.assertEveryCustomValueShown(lead, patient["custom_fields"])
-        shown = str(lead.cliniko_custom_fields_html)
-        self.assertIn("OLD&lt;42&gt;", shown, "values are escaped, not dropped")
-        self.assertIn("archived field", shown)
-        self.assertIn("Prefers mornings.<br>Dog phobia &amp; stairs", shown)
-        self.assertIn("Google, Other: Radio ad", html.unescape(shown))
-
     def test_health_fund_policy_number_and_insurer_come_from_custom_fields(self):
-        self.migrate_details()
         payers = {"Bupa": "Bupa", "Medibank": "Medibank Private"}
         checked = 0
         for pid, patient in self.migratable_patients().items():
@@ -312,17 +297,8 @@ class TestPatientDetails(ClinikoSandboxCase):
                     self.assertFalse(lead.cliniko_insurer_id)
         self.assertTrue(checked, "the sandbox clinic should hold insured patients")
 
-    def test_insurer_comes_first_from_invoice_to_and_other_fund_names_are_kept(self):
-        patient = self.custom_patient()
-        self.migrate_details()
-        lead = self.lead_of(patient["id"])
-        self.assertEqual(lead.cliniko_insurer_id.name, "WorkSafe Victoria")
-        self.assertEqual(lead.cliniko_health_fund, "GMHBA")
-        self.assertEqual(lead.cliniko_policy_number, "77-1")
-
-    # -- medical alerts ----------------------------------------------------------------------
     def test_medical_alerts_are_the_banner_text_of_the_patient_lead(self):
-        run = self.migrate_details()
+        run = self.details_run
         with_alerts = 0
         for pid in self.migratable_patients():
             lead = self.lead_of(pid)
@@ -355,44 +331,14 @@ class TestPatientDetails(ClinikoSandboxCase):
     def test_deleted_medical_alert_is_skipped_with_its_reason(self):
         alert_id = self.clinic.edge_cases["deleted_medical_alert"]
         alert = self.clinic.resources["medical_alerts"][alert_id]
-        run = self.migrate_details()
+        run = self.details_run
         self.assertNotIn(alert["name"], self.lead_of(alert["patient_id"]).cliniko_medical_alerts)
         line = run.audit_ids.filtered(lambda a: a.cliniko_id == alert_id)
         self.assertEqual(line.action, "skip")
         self.assertEqual(line.message, "deleted in Cliniko")
 
-    def test_an_alert_of_a_patient_not_migrated_fails_with_its_reason(self):
-        ghost = self.clinic.edge_cases["deleted_patient"]
-        alert = self.plant("medical_alerts", name="Latex allergy", patient_id=ghost)
-        run = self.migrate_details()
-        line = run.audit_ids.filtered(lambda a: a.cliniko_id == alert["id"])
-        self.assertEqual(line.action, "fail")
-        self.assertEqual(line.message, "patient %s is not migrated" % ghost)
-        self.assertEqual(run.state, "done")
-
-    def test_rollback_gives_the_lead_its_previous_alert_text_back(self):
-        pid = self.patient_with_two_alerts()
-        self.migrate(resources="patients")
-        lead = self.lead_of(pid)
-        lead.cliniko_medical_alerts = "Typed in Odoo: latex allergy"
-        refs_before = self.row_counts()
-        run = self.migrate_details()
-        names = [a["name"] for a in self.alerts_of(pid)]
-        self.assertEqual(
-            lead.cliniko_medical_alerts.splitlines(), names + ["Typed in Odoo: latex allergy"]
-        )
-        steps = run.audit_ids.filtered(
-            lambda a: a.resource == "medical_alerts" and a.res_id == lead.id
-        )
-        self.assertEqual(len(steps), len(names), "one audited update per alert of the page")
-        run.action_rollback()
-        self.assertEqual(lead.cliniko_medical_alerts, "Typed in Odoo: latex allergy")
-        self.assertFalse(lead.cliniko_medical_alert_data)
-        self.assertEqual(self.row_counts(), refs_before)
-
     def test_a_renamed_alert_replaces_its_line_and_the_rollback_restores_it(self):
         pid = self.patient_with_two_alerts()
-        self.migrate_details()
         lead = self.lead_of(pid)
         before = lead.cliniko_medical_alerts
         first = self.alerts_of(pid)[0]
@@ -408,7 +354,6 @@ class TestPatientDetails(ClinikoSandboxCase):
     def test_an_alert_moved_to_another_patient_leaves_the_first_lead(self):
         pid = self.patient_with_two_alerts()
         other = next(p for p in sorted(self.migratable_patients()) if not self.alerts_of(p))
-        self.migrate_details()
         alert = self.alerts_of(pid)[0]
         self.change_in_cliniko("medical_alerts", alert["id"], patient_id=other)
         run = self.migrate_details()
@@ -423,7 +368,6 @@ class TestPatientDetails(ClinikoSandboxCase):
 
     def test_an_alert_deleted_in_cliniko_since_leaves_the_banner(self):
         pid = self.patient_with_two_alerts()
-        self.migrate_details()
         lead = self.lead_of(pid)
         before = lead.cliniko_medical_alerts
         gone, kept = self.alerts_of(pid)[:2]
@@ -437,9 +381,7 @@ class TestPatientDetails(ClinikoSandboxCase):
         run.action_rollback()
         self.assertEqual(lead.cliniko_medical_alerts, before)
 
-    # -- patient cases and referral sources --------------------------------------------------
     def test_patient_cases_are_a_readable_list_on_the_lead(self):
-        self.migrate_details()
         cases = list(self.clinic.resources["patient_cases"].values())
         self.assertTrue(cases)
         for case in cases:
@@ -455,7 +397,6 @@ class TestPatientDetails(ClinikoSandboxCase):
                 self.assertIn(self.contact_partner(case["contact_id"]).name, shown)
 
     def test_referral_source_names_its_type_and_links_a_contact_referrer(self):
-        self.migrate_details()
         types = self.clinic.resources["referral_source_types"]
         sources = list(self.clinic.resources["referral_sources"].values())
         self.assertTrue(sources)
@@ -476,31 +417,7 @@ class TestPatientDetails(ClinikoSandboxCase):
                     self.assertEqual(lead.cliniko_referrer_id, partner)
                     self.assertIn("referred by %s" % partner.name, lead.cliniko_referral_detail)
 
-    def test_a_patient_referrer_links_the_referring_patient(self):
-        patients = sorted(self.migratable_patients())
-        referred, referrer = patients[0], patients[1]
-        client_type = next(
-            t
-            for t in self.clinic.resources["referral_source_types"].values()
-            if t["name"] == "Client"
-        )
-        source = self.plant(
-            "referral_sources",
-            patient_id=referred,
-            referral_source_type_id=client_type["id"],
-            referrer_type="Patient",
-            referrer_id=referrer,
-        )
-        self.migrate_details()
-        lead = self.lead_of(referred)
-        self.assertEqual(lead.cliniko_referrer_id, self.lead_of(referrer).partner_id)
-        self.assertTrue(lead.cliniko_referral_detail.startswith("Client"))
-        ref = self.env["cliniko.external.ref"].search([("cliniko_id", "=", source["id"])])
-        self.assertEqual((ref.res_model, ref.res_id), ("crm.lead", lead.id))
-
-    # -- re-runs and rollback ----------------------------------------------------------------
     def test_running_again_creates_and_changes_nothing(self):
-        self.migrate_details()
         counts = self.row_counts()
         leads = self.patient_leads()
         fields = [
@@ -523,8 +440,8 @@ class TestPatientDetails(ClinikoSandboxCase):
         self.assertCountersAddUp(second)
 
     def test_rollback_returns_every_table_to_its_row_count(self):
-        before = self.row_counts()
-        run = self.migrate_details()
+        # the class's run is rolled back here; counted in setUpClass before it
+        before, run = self.counts_before, self.details_run
         self.assertGreater(
             self.row_counts()["cliniko.external.ref"], before["cliniko.external.ref"]
         )
@@ -535,7 +452,6 @@ class TestPatientDetails(ClinikoSandboxCase):
 
     def test_a_patient_changed_in_cliniko_updates_its_details_with_previous_values_audited(self):
         pid = self.clinic.edge_cases["medicare_without_irn"]
-        self.migrate_details()
         lead = self.lead_of(pid)
         self.change_in_cliniko("patients", pid, medicare_reference_number="3", occupation="Baker")
         run = self.migrate_details()
@@ -549,3 +465,97 @@ class TestPatientDetails(ClinikoSandboxCase):
         self.assertIn("function", previous)
         run.action_rollback()
         self.assertFalse(lead.cliniko_medicare_irn)
+
+
+class TestPatientDetailsPlanted(PatientDetailsCase):
+    """Records planted in the clinic, and an alert text typed in Odoo, before one run of the
+    details: a patient with every shape of custom field, an alert of a patient never
+    migrated, a referral by another patient."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        clinic = cls.clinic
+        cls.custom = cls.custom_patient()
+        cls.ghost = clinic.edge_cases["deleted_patient"]
+        cls.ghost_alert = clinic.create(
+            "medical_alerts", name="Latex allergy", patient_id=cls.ghost
+        )
+        patients = sorted(cls.migratable_patients())
+        cls.referred, cls.referrer = patients[0], patients[1]
+        client_type = next(
+            t for t in clinic.resources["referral_source_types"].values() if t["name"] == "Client"
+        )
+        cls.referral = clinic.create(
+            "referral_sources",
+            patient_id=cls.referred,
+            referral_source_type_id=client_type["id"],
+            referrer_type="Patient",
+            referrer_id=cls.referrer,
+        )
+        # patients first; then staff type an alert on a lead before the details arrive
+        cls.start_run(resources="patients")
+        cls.typed_pid = cls.patient_with_two_alerts()
+        cls.lead_of(cls.typed_pid).cliniko_medical_alerts = "Typed in Odoo: latex allergy"
+        cls.counts_before = cls.row_counts()
+        cls.planted_run = cls.migrate_details_once()
+
+    def test_invoicing_consent_and_pronoun_details_of_a_planted_patient(self):
+        patient = self.custom
+        lead = self.lead_of(patient["id"])
+        self.assertEqual(lead.cliniko_invoice_to, "WorkSafe Victoria")
+        self.assertEqual(lead.cliniko_invoice_email, "invoices@worksafe.example.vic.gov.au")
+        self.assertEqual(lead.cliniko_invoice_extra_info, "Claim #00001234\nPolicy #000777")
+        self.assertEqual(lead.cliniko_dva_number, "NX123456")
+        self.assertEqual(lead.cliniko_pronouns, "they/them")
+        self.assertEqual(lead.cliniko_accepted_privacy_policy, "no")
+        self.assertEqual(lead.cliniko_gender_identity, "Non-binary")
+
+    def test_other_values_paragraphs_dates_and_archived_custom_fields_are_all_kept(self):
+        patient = self.custom
+        lead = self.lead_of(patient["id"])
+        self.assertEveryCustomValueShown(lead, patient["custom_fields"])
+        shown = str(lead.cliniko_custom_fields_html)
+        self.assertIn("OLD&lt;42&gt;", shown, "values are escaped, not dropped")
+        self.assertIn("archived field", shown)
+        self.assertIn("Prefers mornings.<br>Dog phobia &amp; stairs", shown)
+        self.assertIn("Google, Other: Radio ad", html.unescape(shown))
+
+    def test_insurer_comes_first_from_invoice_to_and_other_fund_names_are_kept(self):
+        patient = self.custom
+        lead = self.lead_of(patient["id"])
+        self.assertEqual(lead.cliniko_insurer_id.name, "WorkSafe Victoria")
+        self.assertEqual(lead.cliniko_health_fund, "GMHBA")
+        self.assertEqual(lead.cliniko_policy_number, "77-1")
+
+    def test_an_alert_of_a_patient_not_migrated_fails_with_its_reason(self):
+        ghost, alert, run = self.ghost, self.ghost_alert, self.planted_run
+        line = run.audit_ids.filtered(lambda a: a.cliniko_id == alert["id"])
+        self.assertEqual(line.action, "fail")
+        self.assertEqual(line.message, "patient %s is not migrated" % ghost)
+        self.assertEqual(run.state, "done")
+
+    def test_a_patient_referrer_links_the_referring_patient(self):
+        referred, referrer, source = self.referred, self.referrer, self.referral
+        lead = self.lead_of(referred)
+        self.assertEqual(lead.cliniko_referrer_id, self.lead_of(referrer).partner_id)
+        self.assertTrue(lead.cliniko_referral_detail.startswith("Client"))
+        ref = self.env["cliniko.external.ref"].search([("cliniko_id", "=", source["id"])])
+        self.assertEqual((ref.res_model, ref.res_id), ("crm.lead", lead.id))
+
+    def test_rollback_gives_the_lead_its_previous_alert_text_back(self):
+        # setUpClass migrated the patients, typed the text, counted, then migrated the details
+        pid, run, refs_before = self.typed_pid, self.planted_run, self.counts_before
+        lead = self.lead_of(pid)
+        names = [a["name"] for a in self.alerts_of(pid)]
+        self.assertEqual(
+            lead.cliniko_medical_alerts.splitlines(), names + ["Typed in Odoo: latex allergy"]
+        )
+        steps = run.audit_ids.filtered(
+            lambda a: a.resource == "medical_alerts" and a.res_id == lead.id
+        )
+        self.assertEqual(len(steps), len(names), "one audited update per alert of the page")
+        run.action_rollback()
+        self.assertEqual(lead.cliniko_medical_alerts, "Typed in Odoo: latex allergy")
+        self.assertFalse(lead.cliniko_medical_alert_data)
+        self.assertEqual(self.row_counts(), refs_before)
