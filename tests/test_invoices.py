@@ -23,12 +23,37 @@ def link(record, name):
 
 
 class TestInvoiceMigration(ClinikoSandboxCase):
+    """What invoices link to in a first run, then the invoices in a run of their own (so a
+    rollback of that run undoes the invoices only), once for the class: tests read the result,
+    or change Cliniko and run the invoices again in their body (each in a savepoint)."""
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         cls.clinic = cls.sandbox.clinic
+        cls.prerequisites_run = cls.run_once(resources=PREREQUISITES)
+        # what staff or the appointment importer had set on a billed visit
+        cls.revenue_source = next(s for s in cls.invoices().values() if link(s, "appointment"))
+        cls.visit_lead(cls.revenue_source).expected_revenue = 1.5
+        cls.counts_before = cls.row_counts()
+        cls.revenue_before = {
+            lead.id: lead.expected_revenue for lead in cls.env["crm.lead"].search([])
+        }
+        cls.invoice_run = cls.run_once(resources=INVOICE_RESOURCES)
 
     # -- helpers -----------------------------------------------------------------------------
+    @classmethod
+    def run_once(cls, **values):
+        """``run_to_the_end`` for ``setUpClass``: practitioners get placeholder users."""
+        values.setdefault("unmatched_practitioners", "placeholder")
+        run = cls.start_run(**values)
+        assert run.state == "done", run.error_message
+        for line in run.resource_ids:
+            assert line.fetched == line.created + line.updated + line.skipped + line.failed, (
+                "counters of %s do not add up" % line.resource
+            )
+        return run
+
     def run_to_the_end(self, **values):
         if "unmatched_practitioners" in self.env["cliniko.migration.run"]._fields:
             values.setdefault("unmatched_practitioners", "placeholder")
@@ -44,16 +69,11 @@ class TestInvoiceMigration(ClinikoSandboxCase):
         self.assertCountersAddUp(run)
         return run
 
-    def migrate_invoices(self):
-        """Everything invoices link to in a first run, then the invoices in a run of their own
-        (so a rollback of that run undoes the invoices only)."""
-        self.run_to_the_end(resources=PREREQUISITES)
-        return self.run_to_the_end(resources=INVOICE_RESOURCES)
-
-    def invoices(self, deleted=False):
+    @classmethod
+    def invoices(cls, deleted=False):
         return {
-            iid: self.clinic.get("invoices", iid)
-            for iid, record in self.clinic.resources["invoices"].items()
+            iid: cls.clinic.get("invoices", iid)
+            for iid, record in cls.clinic.resources["invoices"].items()
             if bool(record["deleted_at"]) == deleted
         }
 
@@ -78,18 +98,19 @@ class TestInvoiceMigration(ClinikoSandboxCase):
             .search([("cliniko_id", "=", cliniko_id)])
         )
 
-    def bound(self, resource, cliniko_id):
+    @classmethod
+    def bound(cls, resource, cliniko_id):
         """The Odoo record another importer bound to a Cliniko record (empty if none)."""
-        ref = self.env["cliniko.external.ref"].search(
+        ref = cls.env["cliniko.external.ref"].search(
             [
-                ("connection_id", "=", self.connection.id),
+                ("connection_id", "=", cls.connection.id),
                 ("resource", "=", resource),
                 ("cliniko_id", "=", cliniko_id),
             ]
         )
         if not ref:
             return None
-        return self.env[ref.res_model].browse(ref.res_id)
+        return cls.env[ref.res_model].browse(ref.res_id)
 
     def patient_partner(self, patient_id):
         return self.migrated_partners().filtered(lambda p: p.cliniko_patient_id == patient_id)
@@ -97,17 +118,18 @@ class TestInvoiceMigration(ClinikoSandboxCase):
     def patient_lead(self, patient_id):
         return self.patient_leads().filtered(lambda lead: lead.cliniko_patient_id == patient_id)
 
-    def visit_lead(self, invoice):
+    @classmethod
+    def visit_lead(cls, invoice):
         """The appointment lead an invoice bills: its individual appointment, else its
         group attendance (the appointment importer's bindings)."""
         for resource, name in (
             ("individual_appointments", "appointment"),
             ("attendees", "attendee"),
         ):
-            record = self.bound(resource, link(invoice, name)) if link(invoice, name) else None
+            record = cls.bound(resource, link(invoice, name)) if link(invoice, name) else None
             if record is not None and record._name == "crm.lead":
                 return record
-        return self.env["crm.lead"]
+        return cls.env["crm.lead"]
 
     def plant(self, resource, **fields):
         record = self.clinic.create(resource, **fields)
@@ -118,9 +140,10 @@ class TestInvoiceMigration(ClinikoSandboxCase):
         self.clinic.resources[resource].pop(record_id, None)
         self.clinic.touch()
 
-    def row_counts(self):
+    @classmethod
+    def row_counts(cls):
         return {
-            model: self.env[model].with_context(active_test=False).search_count([])
+            model: cls.env[model].with_context(active_test=False).search_count([])
             for model in (
                 "cliniko.invoice",
                 "cliniko.invoice.line",
@@ -132,7 +155,7 @@ class TestInvoiceMigration(ClinikoSandboxCase):
 
     # -- tests -------------------------------------------------------------------------------
     def test_counters_match_what_cliniko_lists_with_deleted_ones_skipped(self):
-        run = self.migrate_invoices()
+        run = self.invoice_run
         summary = run.summary()["resources"]
         for resource, active, deleted in (
             ("invoices", self.invoices(), self.invoices(deleted=True)),
@@ -150,7 +173,6 @@ class TestInvoiceMigration(ClinikoSandboxCase):
                     self.assertEqual((line.action, line.message), ("skip", "deleted in Cliniko"))
 
     def test_invoices_are_copied_field_by_field_with_money_as_decimals(self):
-        self.migrate_invoices()
         for iid, source in self.invoices().items():
             invoice = self.invoice_of(iid)
             patient_id = link(source, "patient")
@@ -188,7 +210,6 @@ class TestInvoiceMigration(ClinikoSandboxCase):
                 self.assertTrue(invoice.active)
 
     def test_invoices_link_the_visit_they_bill(self):
-        self.migrate_invoices()
         individual = group = 0
         for iid, source in self.invoices().items():
             invoice = self.invoice_of(iid)
@@ -206,7 +227,7 @@ class TestInvoiceMigration(ClinikoSandboxCase):
 
     def test_an_invoice_without_appointment_has_no_visit_and_no_complaint(self):
         iid = self.clinic.edge_cases["invoice_without_appointment"]
-        run = self.migrate_invoices()
+        run = self.invoice_run
         invoice = self.invoice_of(iid)
         self.assertFalse(invoice.appointment_lead_id)
         self.assertFalse(invoice.practitioner_user_id)
@@ -214,7 +235,6 @@ class TestInvoiceMigration(ClinikoSandboxCase):
         self.assertFalse(line.message)
 
     def test_invoice_lines_are_copied_field_by_field_with_their_product(self):
-        self.migrate_invoices()
         with_product = 0
         for iid, source in self.items().items():
             line = self.line_of(iid)
@@ -251,7 +271,6 @@ class TestInvoiceMigration(ClinikoSandboxCase):
         self.assertTrue(with_product)
 
     def test_lines_add_up_to_their_invoice(self):
-        self.migrate_invoices()
         for iid in self.invoices():
             invoice = self.invoice_of(iid)
             total = sum(
@@ -261,7 +280,6 @@ class TestInvoiceMigration(ClinikoSandboxCase):
             self.assertEqual(total, cents(invoice.total_amount))
 
     def test_outstanding_is_the_total_of_open_invoices_only(self):
-        self.migrate_invoices()
         seen = set()
         for iid, source in self.invoices().items():
             invoice = self.invoice_of(iid)
@@ -275,7 +293,6 @@ class TestInvoiceMigration(ClinikoSandboxCase):
         self.assertTrue({10, 20} <= seen)
 
     def test_the_patient_lead_sums_its_invoices(self):
-        self.migrate_invoices()
         by_patient = {}
         for source in self.invoices().values():
             by_patient.setdefault(link(source, "patient"), []).append(source)
@@ -293,7 +310,6 @@ class TestInvoiceMigration(ClinikoSandboxCase):
                 self.assertEqual(cents(lead.cliniko_invoiced_outstanding), outstanding)
 
     def test_the_visit_lead_shows_its_invoice_and_expects_the_invoiced_total(self):
-        self.migrate_invoices()
         by_visit = {}
         for source in self.invoices().values():
             lead = self.visit_lead(source)
@@ -313,11 +329,9 @@ class TestInvoiceMigration(ClinikoSandboxCase):
                 )
 
     def test_expected_revenue_is_audited_and_the_rollback_puts_it_back(self):
-        self.run_to_the_end(resources=PREREQUISITES)
-        source = next(s for s in self.invoices().values() if link(s, "appointment"))
+        # setUpClass set 1.5 between the two runs; the class's invoice run is rolled back here
+        source, run = self.revenue_source, self.invoice_run
         lead = self.visit_lead(source)
-        lead.expected_revenue = 1.5  # what staff or the appointment importer had set
-        run = self.run_to_the_end(resources=INVOICE_RESOURCES)
         self.assertEqual(cents(lead.expected_revenue), cents(source["total_amount"]))
         line = run.audit_ids.filtered(
             lambda a: a.action == "update" and a.res_model == "crm.lead" and a.res_id == lead.id
@@ -331,7 +345,8 @@ class TestInvoiceMigration(ClinikoSandboxCase):
         business = next(iter(self.clinic.resources["businesses"]))
         invoice = self.plant("invoices", number=999, patient_id=ghost, business_id=business)
         item = self.plant("invoice_items", name="Orphan line", invoice_id=invoice["id"])
-        run = self.migrate_invoices()
+        # the class migrated the rest: the invoices are read again with the planted ones
+        run = self.run_to_the_end(resources=INVOICE_RESOURCES)
         self.assertEqual(run.state, "done")
         self.assertFalse(self.invoice_of(invoice["id"]))
         for cliniko_id, reason in (
@@ -345,7 +360,6 @@ class TestInvoiceMigration(ClinikoSandboxCase):
         self.assertEqual(summary["invoice_items"]["failed"], 1)
 
     def test_running_again_creates_nothing(self):
-        self.migrate_invoices()
         counts = self.row_counts()
         revenue = {lead.id: lead.expected_revenue for lead in self.env["crm.lead"].search([])}
         second = self.run_to_the_end(resources=INVOICE_RESOURCES)
@@ -361,7 +375,6 @@ class TestInvoiceMigration(ClinikoSandboxCase):
                 self.assertEqual(summary["skipped"], summary["fetched"])
 
     def test_a_paid_invoice_in_cliniko_updates_the_odoo_invoice_and_the_summary(self):
-        self.migrate_invoices()
         source = next(s for s in self.invoices().values() if s["status"] == 10)
         invoice = self.invoice_of(source["id"])
         lead = invoice.patient_lead_id
@@ -389,7 +402,6 @@ class TestInvoiceMigration(ClinikoSandboxCase):
         self.assertEqual(cents(lead.cliniko_invoiced_outstanding), outstanding)
 
     def test_an_invoice_deleted_in_cliniko_since_is_archived_and_leaves_the_sums(self):
-        self.migrate_invoices()
         source = next(
             s for s in self.invoices().values() if link(s, "appointment") and s["status"] == 10
         )
@@ -431,10 +443,8 @@ class TestInvoiceMigration(ClinikoSandboxCase):
         self.assertEqual(visit.expected_revenue, revenue)
 
     def test_rollback_returns_every_table_to_its_row_count(self):
-        self.run_to_the_end(resources=PREREQUISITES)
-        before = self.row_counts()
-        revenue = {lead.id: lead.expected_revenue for lead in self.env["crm.lead"].search([])}
-        run = self.run_to_the_end(resources=INVOICE_RESOURCES)
+        # counted in setUpClass between the two runs; the class's invoice run is rolled back
+        before, revenue, run = self.counts_before, self.revenue_before, self.invoice_run
         self.assertGreater(self.row_counts()["cliniko.invoice"], before["cliniko.invoice"])
         run.action_rollback()
         self.assertEqual(run.state, "rolled_back")
