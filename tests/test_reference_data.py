@@ -32,7 +32,7 @@ def _stamp(value):
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
-class TestReferenceData(ClinikoSandboxCase):
+class ReferenceCase(ClinikoSandboxCase):
     default_unmatched_practitioners = False  # these tests decide themselves
 
     @classmethod
@@ -41,11 +41,12 @@ class TestReferenceData(ClinikoSandboxCase):
         cls.clinic = cls.sandbox.clinic
 
     # -- helpers -----------------------------------------------------------------------------
-    def cliniko(self, resource):
+    @classmethod
+    def cliniko(cls, resource):
         """``{id: record as the API serves it}`` of a resource, deleted records left out."""
         return {
-            rid: self.clinic.get(resource, rid)
-            for rid, record in self.clinic.resources[resource].items()
+            rid: cls.clinic.get(resource, rid)
+            for rid, record in cls.clinic.resources[resource].items()
             if not record.get("deleted_at")
         }
 
@@ -76,26 +77,29 @@ class TestReferenceData(ClinikoSandboxCase):
             .search([(field, "!=", False)])
         )
 
-    def row_counts(self):
+    @classmethod
+    def row_counts(cls):
         return {
-            model: self.env[model].with_context(active_test=False).search_count([])
+            model: cls.env[model].with_context(active_test=False).search_count([])
             for model in REFERENCE_MODELS
         }
 
-    def practitioner_email(self, practitioner_id):
-        user_id = self.clinic.resources["practitioners"][practitioner_id]["user_id"]
-        return self.clinic.resources["users"][user_id]["email"]
+    @classmethod
+    def practitioner_email(cls, practitioner_id):
+        user_id = cls.clinic.resources["practitioners"][practitioner_id]["user_id"]
+        return cls.clinic.resources["users"][user_id]["email"]
 
-    def make_user(self, name, email):
+    @classmethod
+    def make_user(cls, name, email):
         return (
-            self.env["res.users"]
+            cls.env["res.users"]
             .with_context(no_reset_password=True)
             .create(
                 {
                     "name": name,
                     "login": "%s-login" % name.lower().replace(" ", "."),
                     "email": email,
-                    "group_ids": [(6, 0, [self.env.ref("base.group_user").id])],
+                    "group_ids": [(6, 0, [cls.env.ref("base.group_user").id])],
                 }
             )
         )
@@ -113,6 +117,13 @@ class TestReferenceData(ClinikoSandboxCase):
         self.clinic.tick(60)
         self.clinic.update(resource, record_id, **changes)
 
+    @classmethod
+    def migrate_once(cls, **values):
+        """A run for ``setUpClass``: the class's tests read its result."""
+        run = cls.start_run(**values)
+        assert run.state in ("done", "blocked"), run.error_message
+        return run
+
     def decide(self, run, decision, user=None, cliniko_ids=None):
         decisions = run.practitioner_decision_ids.filtered(
             lambda d: not d.decision and (cliniko_ids is None or d.cliniko_id in cliniko_ids)
@@ -120,9 +131,19 @@ class TestReferenceData(ClinikoSandboxCase):
         decisions.write({"decision": decision, "user_id": user.id if user else False})
         return decisions
 
-    # -- locations ---------------------------------------------------------------------------
+
+class TestReferenceData(ReferenceCase):
+    """Locations, appointment types, billable items and products migrated once for the
+    class: tests read the result, or change Cliniko and run again in their body."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # appointment types bring the billable items and products they are charged
+        cls.reference_run = cls.migrate_once(resources="businesses,appointment_types")
+
     def test_each_business_becomes_one_location_field_by_field(self):
-        run = self.migrate(resources="businesses")
+        run = self.reference_run
         self.assertEqual(run.state, "done", run.error_message)
         businesses = self.cliniko("businesses")
         counts = self.counts(run, "businesses")
@@ -164,36 +185,17 @@ class TestReferenceData(ClinikoSandboxCase):
                 self.assertEqual(location.company_id, self.connection.company_id)
 
     def test_state_written_as_a_name_or_a_code_is_resolved(self):
-        self.migrate(resources="businesses")
         victoria = self.env.ref("base.state_au_7")
         for location in self.locations().filtered(lambda loc: loc.country_id.code == "AU"):
             self.assertEqual(location.state_id, victoria, location.name)
 
     def test_archived_business_arrives_archived(self):
-        self.migrate(resources="businesses")
         archived = self.clinic.edge_cases["archived_business"]
         location = self.locations().filtered(lambda loc: loc.cliniko_id == archived)
         self.assertTrue(location)
         self.assertFalse(location.active)
 
-    def test_business_without_a_name_fails_with_its_reason_and_the_run_goes_on(self):
-        bid = next(
-            b for b, business in self.cliniko("businesses").items() if not business["archived_at"]
-        )
-        self.patch("businesses", bid, business_name="", display_name=None, label=None)
-        run = self.migrate(resources="businesses")
-        self.assertEqual(run.state, "done", run.error_message)
-        counts = self.counts(run, "businesses")
-        self.assertEqual(counts["failed"], 1)
-        self.assertEqual(counts["created"], len(self.cliniko("businesses")) - 1)
-        self.assertCountersAddUp(run)
-        line = run.audit_ids.filtered(lambda a: a.cliniko_id == bid)
-        self.assertEqual(line.action, "fail")
-        self.assertEqual(line.message, "the business has no name")
-        self.assertFalse(self.locations().filtered(lambda loc: loc.cliniko_id == bid))
-
     def test_business_changed_in_cliniko_is_updated_with_its_previous_values_audited(self):
-        self.migrate(resources="businesses")
         bid = next(iter(self.cliniko("businesses")))
         location = self.locations().filtered(lambda loc: loc.cliniko_id == bid)
         old_city = location.city
@@ -206,9 +208,8 @@ class TestReferenceData(ClinikoSandboxCase):
         run.action_rollback()
         self.assertEqual(location.city, old_city)
 
-    # -- appointment types -------------------------------------------------------------------
     def test_appointment_types_are_copied_field_by_field_with_their_billable_item(self):
-        run = self.migrate(resources="appointment_types")
+        run = self.reference_run
         self.assertEqual(run.state, "done", run.error_message)
         kinds = self.cliniko("appointment_types")
         self.assertEqual(self.counts(run, "appointment_types")["created"], len(kinds))
@@ -235,19 +236,16 @@ class TestReferenceData(ClinikoSandboxCase):
     def test_short_colour_is_expanded(self):
         short = [t for t in self.cliniko("appointment_types").values() if len(t["color"]) == 4]
         self.assertTrue(short, "the sandbox clinic should hold a #RGB colour")
-        self.migrate(resources="appointment_types")
         record = self.appointment_types().filtered(lambda t: t.cliniko_id == short[0]["id"])
         self.assertEqual(len(record.color), 7)
 
     def test_archived_appointment_type_arrives_archived(self):
-        self.migrate(resources="appointment_types")
         archived = self.clinic.edge_cases["archived_appointment_type"]
         record = self.appointment_types().filtered(lambda t: t.cliniko_id == archived)
         self.assertTrue(record)
         self.assertFalse(record.active)
 
     def test_group_appointment_type_keeps_its_attendee_limit(self):
-        self.migrate(resources="appointment_types")
         group_id = self.clinic.edge_cases["group_appointment_type"]
         record = self.appointment_types().filtered(lambda t: t.cliniko_id == group_id)
         self.assertGreater(record.max_attendees, 1)
@@ -261,7 +259,6 @@ class TestReferenceData(ClinikoSandboxCase):
         )
 
     def test_appointment_type_follows_the_price_of_its_billable_item(self):
-        self.migrate(resources="appointment_types")
         kind = next(iter(self.cliniko("appointment_types").values()))
         record = self.appointment_types().filtered(lambda t: t.cliniko_id == kind["id"])
         item_id = link_id(kind["billable_item"])
@@ -272,21 +269,8 @@ class TestReferenceData(ClinikoSandboxCase):
         self.migrate(resources="appointment_types")
         self.assertEqual(record.price, 999.5)
 
-    def test_appointment_type_whose_billable_item_is_missing_is_migrated_and_flagged(self):
-        tid = next(iter(self.cliniko("appointment_types")))
-        self.patch("appointment_types", tid, billable_item_id="999999")
-        run = self.migrate(resources="appointment_types")
-        record = self.appointment_types().filtered(lambda t: t.cliniko_id == tid)
-        self.assertTrue(record)
-        self.assertFalse(record.product_id)
-        self.assertEqual(record.price, 0)
-        line = run.audit_ids.filtered(lambda a: a.cliniko_id == tid)
-        self.assertEqual(line.action, "create")
-        self.assertIn("default billable item 999999 was not migrated", line.message)
-
-    # -- products ----------------------------------------------------------------------------
     def test_billable_items_become_service_products_field_by_field(self):
-        run = self.migrate(resources="billable_items")
+        run = self.reference_run
         self.assertEqual(run.state, "done", run.error_message)
         items = self.cliniko("billable_items")
         self.assertEqual(self.counts(run, "billable_items")["created"], len(items))
@@ -310,7 +294,7 @@ class TestReferenceData(ClinikoSandboxCase):
                 self.assertEqual(product.company_id, self.connection.company_id)
 
     def test_products_become_goods_field_by_field(self):
-        run = self.migrate(resources="products")
+        run = self.reference_run
         self.assertEqual(run.state, "done", run.error_message)
         goods = self.cliniko("products")
         self.assertEqual(self.counts(run, "products")["created"], len(goods))
@@ -335,14 +319,54 @@ class TestReferenceData(ClinikoSandboxCase):
                 self.assertEqual(product.cliniko_tax_rate, float(tax["rate"]))
                 self.assertEqual(product.active, not good["archived_at"])
 
+
+class TestReferenceDataChangedBeforeTheRun(ReferenceCase):
+    """Changed in Cliniko before one run: a business loses its name, an appointment type
+    points at a billable item that does not exist, a billable item and a product archived."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        clinic = cls.clinic
+        clinic.tick(60)
+        cls.nameless_bid = next(
+            b for b, business in cls.cliniko("businesses").items() if not business["archived_at"]
+        )
+        clinic.update(
+            "businesses", cls.nameless_bid, business_name="", display_name=None, label=None
+        )
+        cls.unbilled_tid = next(iter(cls.cliniko("appointment_types")))
+        clinic.update("appointment_types", cls.unbilled_tid, billable_item_id="999999")
+        cls.archived_item_id = next(iter(cls.cliniko("billable_items")))
+        cls.archived_product_id = next(iter(cls.cliniko("products")))
+        clinic.archive("billable_items", cls.archived_item_id)
+        clinic.archive("products", cls.archived_product_id)
+        cls.changed_run = cls.migrate_once(resources="businesses,appointment_types")
+
+    def test_business_without_a_name_fails_with_its_reason_and_the_run_goes_on(self):
+        bid, run = self.nameless_bid, self.changed_run
+        self.assertEqual(run.state, "done", run.error_message)
+        counts = self.counts(run, "businesses")
+        self.assertEqual(counts["failed"], 1)
+        self.assertEqual(counts["created"], len(self.cliniko("businesses")) - 1)
+        self.assertCountersAddUp(run)
+        line = run.audit_ids.filtered(lambda a: a.cliniko_id == bid)
+        self.assertEqual(line.action, "fail")
+        self.assertEqual(line.message, "the business has no name")
+        self.assertFalse(self.locations().filtered(lambda loc: loc.cliniko_id == bid))
+
+    def test_appointment_type_whose_billable_item_is_missing_is_migrated_and_flagged(self):
+        tid, run = self.unbilled_tid, self.changed_run
+        record = self.appointment_types().filtered(lambda t: t.cliniko_id == tid)
+        self.assertTrue(record)
+        self.assertFalse(record.product_id)
+        self.assertEqual(record.price, 0)
+        line = run.audit_ids.filtered(lambda a: a.cliniko_id == tid)
+        self.assertEqual(line.action, "create")
+        self.assertIn("default billable item 999999 was not migrated", line.message)
+
     def test_archived_billable_item_and_product_arrive_archived(self):
-        item_id = next(iter(self.cliniko("billable_items")))
-        product_id = next(iter(self.cliniko("products")))
-        self.clinic.archive("billable_items", item_id)
-        self.clinic.archive("products", product_id)
-        self.addCleanup(self.clinic.unarchive, "billable_items", item_id)
-        self.addCleanup(self.clinic.unarchive, "products", product_id)
-        self.migrate(resources="billable_items,products")
+        item_id, product_id = self.archived_item_id, self.archived_product_id
         item = self.products("cliniko_billable_item_id").filtered(
             lambda p: p.cliniko_billable_item_id == item_id
         )
@@ -354,17 +378,31 @@ class TestReferenceData(ClinikoSandboxCase):
         self.assertTrue(product)
         self.assertFalse(product.active)
 
-    # -- practitioners: matching -------------------------------------------------------------
-    def test_practitioner_is_matched_by_email_ignoring_case_and_spaces(self):
-        plain = next(
+
+class TestPractitionerMatching(ReferenceCase):
+    """Two Odoo users whose e-mail matches a practitioner's, then one practitioners run."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        practitioners = cls.clinic.resources["practitioners"]
+        cls.plain = next(
             pid
-            for pid, p in self.clinic.resources["practitioners"].items()
-            if p["active"] and (self.practitioner_email(pid) or "").islower()
+            for pid, p in practitioners.items()
+            if p["active"] and (cls.practitioner_email(pid) or "").islower()
         )
-        unusual = self.clinic.edge_cases["practitioner_unusual_email"]
-        user = self.make_user("Plain Match", "  %s  " % self.practitioner_email(plain).upper())
-        odd = self.make_user("Odd Match", self.practitioner_email(unusual).strip().lower())
-        run = self.migrate(resources="practitioners")
+        cls.unusual = cls.clinic.edge_cases["practitioner_unusual_email"]
+        cls.plain_user = cls.make_user(
+            "Plain Match", "  %s  " % cls.practitioner_email(cls.plain).upper()
+        )
+        cls.odd_user = cls.make_user(
+            "Odd Match", cls.practitioner_email(cls.unusual).strip().lower()
+        )
+        cls.matching_run = cls.migrate_once(resources="practitioners")
+
+    def test_practitioner_is_matched_by_email_ignoring_case_and_spaces(self):
+        plain, unusual, run = self.plain, self.unusual, self.matching_run
+        user, odd = self.plain_user, self.odd_user
         bound = self.bound(run, "practitioners", [plain, unusual])
         self.assertEqual(bound[plain], user)
         self.assertEqual(bound[unusual], odd)
@@ -375,9 +413,22 @@ class TestReferenceData(ClinikoSandboxCase):
         self.assertFalse(user.cliniko_placeholder)
         self.assertFalse(run.practitioner_decision_ids.filtered(lambda d: d.cliniko_id in bound))
 
+
+class TestUndecidedPractitioners(ReferenceCase):
+    """One practitioners run with no policy; an Odoo user bears the name (not the e-mail) of
+    the practitioner without e-mail."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        pid = cls.clinic.edge_cases["practitioner_without_email"]
+        practitioner = cls.clinic.resources["practitioners"][pid]
+        cls.same_name = cls.make_user(practitioner["label"], "someone.else@example.com")
+        cls.users_before = cls.env["res.users"].with_context(active_test=False).search_count([])
+        cls.undecided_run = cls.migrate_once(resources="practitioners")
+
     def test_unmatched_practitioners_become_undecided_decisions(self):
-        users_before = self.env["res.users"].with_context(active_test=False).search_count([])
-        run = self.migrate(resources="practitioners")
+        users_before, run = self.users_before, self.undecided_run
         self.assertEqual(run.state, "done", run.error_message)
         practitioners = self.clinic.resources["practitioners"]
         decisions = run.practitioner_decision_ids
@@ -395,7 +446,7 @@ class TestReferenceData(ClinikoSandboxCase):
         self.assertTrue(all("waiting for a decision" in line.message for line in waiting))
 
     def test_practitioner_without_email_is_a_decision_not_an_error(self):
-        run = self.migrate(resources="practitioners")
+        run = self.undecided_run
         pid = self.clinic.edge_cases["practitioner_without_email"]
         decision = run.practitioner_decision_ids.filtered(lambda d: d.cliniko_id == pid)
         self.assertEqual(decision.reason, "no e-mail in Cliniko")
@@ -404,19 +455,30 @@ class TestReferenceData(ClinikoSandboxCase):
 
     def test_practitioner_decision_proposes_a_user_of_the_same_name(self):
         pid = self.clinic.edge_cases["practitioner_without_email"]
-        practitioner = self.clinic.resources["practitioners"][pid]
-        same_name = self.make_user(practitioner["label"], "someone.else@example.com")
-        run = self.migrate(resources="practitioners")
+        same_name, run = self.same_name, self.undecided_run
         decision = run.practitioner_decision_ids.filtered(lambda d: d.cliniko_id == pid)
         self.assertEqual(decision.proposed_user_id, same_name)
         self.assertFalse(decision.decision)
+
+
+class TestPlaceholderPractitioners(ReferenceCase):
+    """One practitioners run whose policy gives every practitioner a placeholder user."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mails_before = cls.env["mail.mail"].search_count([])
+        cls.messages_before = cls.env["mail.message"].search_count([])
+        cls.placeholder_run = cls.migrate_once(
+            resources="practitioners", unmatched_practitioners="placeholder"
+        )
 
     def test_inactive_practitioners_are_read_too(self):
         inactive = {
             pid for pid, p in self.clinic.resources["practitioners"].items() if not p["active"]
         }
         self.assertIn(self.clinic.edge_cases["inactive_practitioner"], inactive)
-        run = self.migrate(resources="practitioners", unmatched_practitioners="placeholder")
+        run = self.placeholder_run
         bound = self.bound(run, "practitioners", list(inactive))
         self.assertEqual(set(bound), inactive)
         for pid, user in bound.items():
@@ -425,9 +487,32 @@ class TestReferenceData(ClinikoSandboxCase):
         decisions = run.practitioner_decision_ids.filtered(lambda d: d.cliniko_id in inactive)
         self.assertFalse(any(decisions.mapped("cliniko_active")))
 
-    # -- practitioners: the pause and the decisions ------------------------------------------
+    def test_placeholder_user_sends_nothing(self):
+        # counted in setUpClass, before the run
+        mails, messages, run = self.mails_before, self.messages_before, self.placeholder_run
+        placeholders = self.env["res.users"].concat(
+            *self.bound(run, "practitioners", list(self.clinic.resources["practitioners"])).values()
+        )
+        self.assertTrue(placeholders)
+        self.assertEqual(self.env["mail.mail"].search_count([]), mails)
+        self.assertEqual(self.env["mail.message"].search_count([]), messages)
+        self.assertFalse(any(placeholders.mapped("password")))
+        if "digest.digest" in self.env:
+            self.assertFalse(
+                self.env["digest.digest"].search([("user_ids", "in", placeholders.ids)])
+            )
+
+
+class TestFullRunPause(ReferenceCase):
+    """A whole clinic's run, with no practitioner decided, once."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.full_run = cls.migrate_once()
+
     def test_full_run_pauses_before_appointments_until_practitioners_are_decided(self):
-        run = self.migrate()
+        run = self.full_run
         self.assertEqual(run.state, "blocked")
         self.assertIn("no Odoo user and no decision", run.error_message)
         self.assertIn(
@@ -445,8 +530,19 @@ class TestReferenceData(ClinikoSandboxCase):
             run.practitioner_pending_count, len(self.clinic.resources["practitioners"])
         )
 
+
+class TestPractitionerDecisions(ReferenceCase):
+    """One appointments run paused for decisions, made once for the class: each test decides
+    and resumes it (each test runs in a savepoint, so the next one finds it paused again)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.chosen = cls.make_user("Chosen Practitioner", "chosen@example.com")
+        cls.paused_run = cls.migrate_once(resources="individual_appointments")
+
     def test_placeholder_decision_creates_an_internal_user_and_the_run_resumes(self):
-        run = self.migrate(resources="individual_appointments")
+        run = self.paused_run
         self.assertEqual(run.state, "blocked")
         ids = list(self.clinic.resources["practitioners"])
         self.decide(run, "placeholder")
@@ -476,24 +572,8 @@ class TestReferenceData(ClinikoSandboxCase):
         self.assertEqual(counts["skipped"], 0)
         self.assertCountersAddUp(run)
 
-    def test_placeholder_user_sends_nothing(self):
-        mails = self.env["mail.mail"].search_count([])
-        messages = self.env["mail.message"].search_count([])
-        run = self.migrate(resources="practitioners", unmatched_practitioners="placeholder")
-        placeholders = self.env["res.users"].concat(
-            *self.bound(run, "practitioners", list(self.clinic.resources["practitioners"])).values()
-        )
-        self.assertTrue(placeholders)
-        self.assertEqual(self.env["mail.mail"].search_count([]), mails)
-        self.assertEqual(self.env["mail.message"].search_count([]), messages)
-        self.assertFalse(any(placeholders.mapped("password")))
-        if "digest.digest" in self.env:
-            self.assertFalse(
-                self.env["digest.digest"].search([("user_ids", "in", placeholders.ids)])
-            )
-
     def test_unassigned_decision_binds_nobody_and_the_run_resumes(self):
-        run = self.migrate(resources="individual_appointments")
+        run = self.paused_run
         self.assertEqual(run.state, "blocked")
         users = self.env["res.users"].with_context(active_test=False).search_count([])
         self.decide(run, "unassigned")
@@ -514,8 +594,7 @@ class TestReferenceData(ClinikoSandboxCase):
         self.assertEqual(len(unassigned), len(self.clinic.resources["practitioners"]))
 
     def test_map_decision_binds_the_chosen_user_and_the_run_resumes(self):
-        chosen = self.make_user("Chosen Practitioner", "chosen@example.com")
-        run = self.migrate(resources="individual_appointments")
+        chosen, run = self.chosen, self.paused_run
         pid = self.clinic.edge_cases["practitioner_without_email"]
         self.decide(run, "map", chosen, [pid])
         MigrationRunner(run).execute()  # whatever resumes the run carries decisions out
@@ -529,6 +608,10 @@ class TestReferenceData(ClinikoSandboxCase):
         counts = self.counts(run, "practitioners")
         self.assertEqual(counts["fetched"], len(self.clinic.resources["practitioners"]))
         self.assertEqual(counts["created"], 1)
+
+
+class TestPractitionerPolicies(ReferenceCase):
+    """What a run's policy, or an earlier run's decisions, do: runs made in the test body."""
 
     def test_a_run_policy_decides_without_pausing(self):
         run = self.migrate(
@@ -547,10 +630,30 @@ class TestReferenceData(ClinikoSandboxCase):
         )
         self.assertEqual(set(second.practitioner_decision_ids.mapped("decision")), {"unassigned"})
 
-    # -- re-run and rollback -----------------------------------------------------------------
+
+class TestReferenceReruns(ReferenceCase):
+    """Locations, practitioners and appointment types migrated once with placeholder users;
+    one practitioner matches an Odoo user. Tests run again or roll the run back."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mapped_pid = next(
+            pid
+            for pid, p in cls.clinic.resources["practitioners"].items()
+            if (cls.practitioner_email(pid) or "").islower()
+        )
+        cls.mapped_user = cls.make_user(
+            "Mapped Practitioner", cls.practitioner_email(cls.mapped_pid)
+        )
+        cls.counts_before = cls.row_counts()
+        cls.rerun_base = cls.migrate_once(
+            resources="businesses,practitioners,appointment_types",
+            unmatched_practitioners="placeholder",
+        )
+
     def test_running_again_creates_nothing(self):
         resources = "businesses,practitioners,appointment_types"
-        self.migrate(resources=resources, unmatched_practitioners="placeholder")
         counts = self.row_counts()
         second = self.migrate(resources=resources)
         self.assertEqual(second.state, "done", second.error_message)
@@ -571,11 +674,8 @@ class TestReferenceData(ClinikoSandboxCase):
         self.assertFalse(second.practitioner_decision_ids)
 
     def test_rollback_removes_placeholder_users_and_reference_records(self):
-        before = self.row_counts()
-        run = self.migrate(
-            resources="businesses,practitioners,appointment_types",
-            unmatched_practitioners="placeholder",
-        )
+        # counted in setUpClass, before the run; the class's run is rolled back here
+        before, run = self.counts_before, self.rerun_base
         self.assertGreater(self.row_counts()["res.users"], before["res.users"])
         run.action_rollback()
         self.assertEqual(run.state, "rolled_back")
@@ -583,14 +683,9 @@ class TestReferenceData(ClinikoSandboxCase):
         self.assertFalse(run.audit_ids.filtered(lambda a: a.is_rollback and a.action == "fail"))
 
     def test_rollback_keeps_a_mapped_user_and_restores_its_fields(self):
-        pid = next(
-            pid
-            for pid, p in self.clinic.resources["practitioners"].items()
-            if (self.practitioner_email(pid) or "").islower()
-        )
-        user = self.make_user("Mapped Practitioner", self.practitioner_email(pid))
-        before = self.row_counts()
-        run = self.migrate(resources="practitioners", unmatched_practitioners="unassigned")
+        # the other practitioners got placeholder users, which the rollback removes too
+        pid, user, run = self.mapped_pid, self.mapped_user, self.rerun_base
+        before = self.counts_before
         self.assertEqual(user.cliniko_practitioner_id, pid)
         run.action_rollback()
         self.assertTrue(user.exists())
