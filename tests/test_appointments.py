@@ -72,8 +72,21 @@ class AppointmentCase(ClinikoSandboxCase):
         self.assertCountersAddUp(run)
         return run
 
-    def patch(self, resource, record_id, **changes):
-        """Change a sandbox record for this test only (the sandbox is shared by the class)."""
+    @classmethod
+    def migrate_appointments_once(cls, **values):
+        """``migrate_appointments`` for ``setUpClass``: the class's tests read its result."""
+        values.setdefault("resources", APPOINTMENT_RESOURCES)
+        run = cls.start_run(**values)
+        assert run.state == "done", run.error_message
+        for line in run.resource_ids:
+            assert line.fetched == line.created + line.updated + line.skipped + line.failed, (
+                "counters of %s do not add up" % line.resource
+            )
+        return run
+
+    def keep(self, resource, record_id):
+        """Put a sandbox record back as it is now after this test (the sandbox is shared by
+        the class)."""
         store = self.clinic.resources[resource]
         originals = {(resource, record_id): copy.deepcopy(store[record_id])}
         if resource == "individual_appointments":
@@ -88,30 +101,37 @@ class AppointmentCase(ClinikoSandboxCase):
             self.clinic.touch()
 
         self.addCleanup(restore)
+
+    def patch(self, resource, record_id, **changes):
+        """Change a sandbox record for this test only (the sandbox is shared by the class)."""
+        self.keep(resource, record_id)
         self.clinic.tick(60)
         return self.clinic.update(resource, record_id, **changes)
 
     def api(self, resource, record_id):
         return self.clinic.get(resource, record_id)
 
-    def listed(self, resource, deleted_too=False):
+    @classmethod
+    def listed(cls, resource, deleted_too=False):
         return {
             rid: record
-            for rid, record in self.clinic.resources[resource].items()
+            for rid, record in cls.clinic.resources[resource].items()
             if deleted_too or not record.get("deleted_at")
         }
 
     def migrated_patient_ids(self):
         return set(self.migrated_partners().mapped("cliniko_patient_id"))
 
-    def group_ids(self):
-        return set(self.clinic.resources["group_appointments"])
+    @classmethod
+    def group_ids(cls):
+        return set(cls.clinic.resources["group_appointments"])
 
-    def group_attendees(self):
+    @classmethod
+    def group_attendees(cls):
         return {
             rid: record
-            for rid, record in self.listed("attendees").items()
-            if record["booking_id"] in self.group_ids()
+            for rid, record in cls.listed("attendees").items()
+            if record["booking_id"] in cls.group_ids()
         }
 
     def appointment_leads(self, **domain):
@@ -130,36 +150,40 @@ class AppointmentCase(ClinikoSandboxCase):
     def lead_of_attendee(self, attendee_id):
         return self.appointment_leads(cliniko_attendee_id=attendee_id)
 
-    def bound(self, resource, cliniko_id):
-        ref = self.env["cliniko.external.ref"].search(
+    @classmethod
+    def bound(cls, resource, cliniko_id):
+        ref = cls.env["cliniko.external.ref"].search(
             [
-                ("connection_id", "=", self.connection.id),
+                ("connection_id", "=", cls.connection.id),
                 ("resource", "=", resource),
                 ("cliniko_id", "=", str(cliniko_id)),
             ]
         )
-        return self.env[ref.res_model].browse(ref.res_id).exists() if ref else None
+        return cls.env[ref.res_model].browse(ref.res_id).exists() if ref else None
 
     def audit_of(self, run, resource, cliniko_id):
         return run.audit_ids.filtered(
             lambda a: a.resource == resource and a.cliniko_id == cliniko_id and not a.is_rollback
         )
 
-    def row_counts(self):
+    @classmethod
+    def row_counts(cls):
         return {
-            model: self.env[model].sudo().with_context(active_test=False).search_count([])
+            model: cls.env[model].sudo().with_context(active_test=False).search_count([])
             for model in TOUCHED_MODELS
         }
 
-    def sent_counts(self):
-        return {model: self.env[model].sudo().search_count([]) for model in SENT_MODELS}
+    @classmethod
+    def sent_counts(cls):
+        return {model: cls.env[model].sudo().search_count([]) for model in SENT_MODELS}
 
-    def plain_appointments(self):
+    @classmethod
+    def plain_appointments(cls):
         """Ids of unmarked, not cancelled, not deleted appointments of ordinary patients."""
-        patients = self.clinic.resources["patients"]
+        patients = cls.clinic.resources["patients"]
         return sorted(
             aid
-            for aid, a in self.listed("individual_appointments").items()
+            for aid, a in cls.listed("individual_appointments").items()
             if not (a["cancelled_at"] or a["did_not_arrive"] or a["patient_arrived"])
             and a["patient_id"] in patients
             and not (
@@ -171,9 +195,22 @@ class AppointmentCase(ClinikoSandboxCase):
         return run.started_at
 
 
-class TestIndividualAppointments(AppointmentCase):
+class TestAppointments(AppointmentCase):
+    """Patients, then the appointment resources, migrated once for the class: most tests read
+    that result; tests about what a later run changes run the appointments again in their
+    body (each test runs in a savepoint, and ``patch`` puts the sandbox back)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.patients_run = cls.start_run(resources="patients")
+        cls.sent_before = cls.sent_counts()
+        cls.messages_before = cls.env["mail.message"].sudo().search_count([])
+        cls.counts_before = cls.row_counts()
+        cls.appointments_run = cls.migrate_appointments_once()
+
     def test_counters_match_what_cliniko_lists(self):
-        run = self.migrate_appointments()
+        run = self.appointments_run
         appointments = self.listed("individual_appointments", deleted_too=True)
         migrated = self.migrated_patient_ids()
         deleted = [a for a in appointments.values() if a["deleted_at"]]
@@ -190,7 +227,7 @@ class TestIndividualAppointments(AppointmentCase):
         self.assertEqual(len(self.appointment_leads(cliniko_is_group=False)), counts["created"])
 
     def test_each_appointment_lands_in_the_stage_of_its_status(self):
-        run = self.migrate_appointments()
+        run = self.appointments_run
         now = self.start_of(run)
         migrated = self.migrated_patient_ids()
         expected = {}
@@ -210,7 +247,7 @@ class TestIndividualAppointments(AppointmentCase):
             self.assertTrue(found.get(status), "the sandbox should hold a %s appointment" % status)
 
     def test_fields_are_copied_field_by_field(self):
-        run = self.migrate_appointments()
+        run = self.appointments_run
         now = self.start_of(run)
         migrated = self.migrated_patient_ids()
         with_user = with_type = with_location = 0
@@ -287,7 +324,6 @@ class TestIndividualAppointments(AppointmentCase):
             self.assertTrue(with_location, "locations are migrated but no lead has one")
 
     def test_patient_lead_lists_its_appointments(self):
-        self.migrate_appointments()
         leads = self.appointment_leads()
         self.assertTrue(leads)
         for patient_lead in leads.cliniko_patient_lead_id:
@@ -299,7 +335,7 @@ class TestIndividualAppointments(AppointmentCase):
 
     def test_orphan_appointment_fails_with_its_reason(self):
         orphan = self.edge["orphan_appointment"]
-        run = self.migrate_appointments()
+        run = self.appointments_run
         self.assertFalse(self.lead_of(orphan))
         line = self.audit_of(run, "individual_appointments", orphan)
         self.assertEqual(line.action, "fail")
@@ -308,7 +344,7 @@ class TestIndividualAppointments(AppointmentCase):
 
     def test_deleted_appointment_is_counted_and_skipped(self):
         deleted = self.edge["deleted_appointment"]
-        run = self.migrate_appointments()
+        run = self.appointments_run
         self.assertFalse(self.lead_of(deleted))
         line = self.audit_of(run, "individual_appointments", deleted)
         self.assertEqual(line.action, "skip")
@@ -317,7 +353,6 @@ class TestIndividualAppointments(AppointmentCase):
     def test_cancelled_appointment_is_kept_in_the_cancelled_stage(self):
         cancelled = self.edge["cancelled_appointment"]
         source = self.api("individual_appointments", cancelled)
-        self.migrate_appointments()
         lead = self.lead_of(cancelled)
         self.assertEqual(lead.stage_id, self.env.ref("cliniko_crm_migration.stage_cancelled"))
         self.assertTrue(lead.active)
@@ -325,7 +360,6 @@ class TestIndividualAppointments(AppointmentCase):
         self.assertEqual(lead.cliniko_cancelled_at.strftime(STAMP), source["cancelled_at"])
 
     def test_did_not_arrive_and_completed_appointments(self):
-        self.migrate_appointments()
         dna = self.lead_of(self.edge["did_not_arrive_appointment"])
         self.assertEqual(dna.stage_id, self.env.ref("cliniko_crm_migration.stage_did_not_arrive"))
         done = self.lead_of(self.edge["arrived_appointment"])
@@ -333,148 +367,7 @@ class TestIndividualAppointments(AppointmentCase):
         self.assertEqual(done.probability, 100)
         self.assertEqual(done.date_closed, done.cliniko_ends_at)
 
-    def test_archived_appointment_arrives_archived(self):
-        aid = self.edge["arrived_appointment"]
-        self.patch("individual_appointments", aid, archived_at=self.clinic.now_iso())
-        self.migrate_appointments()
-        lead = self.lead_of(aid)
-        self.assertTrue(lead)
-        self.assertFalse(lead.active)
-        self.assertFalse(lead.cliniko_calendar_event_id.active)
-
-    def test_booked_and_arrived_appointments_in_the_future(self):
-        now = fields.Datetime.now()
-        booked, arrived = self.plain_appointments()[:2]
-        self.patch(
-            "individual_appointments",
-            booked,
-            starts_at=(now + timedelta(days=3)).strftime(STAMP),
-            ends_at=(now + timedelta(days=3, minutes=30)).strftime(STAMP),
-        )
-        self.patch(
-            "individual_appointments",
-            arrived,
-            patient_arrived=True,
-            starts_at=(now - timedelta(minutes=10)).strftime(STAMP),
-            ends_at=(now + timedelta(minutes=50)).strftime(STAMP),
-        )
-        self.migrate_appointments()
-        self.assertEqual(self.lead_of(booked).stage_id.cliniko_status, "booked")
-        self.assertEqual(self.lead_of(arrived).stage_id.cliniko_status, "arrived")
-        self.assertFalse(self.lead_of(booked).date_closed)
-
-    def test_booked_appointment_goes_to_the_stage_of_its_type(self):
-        now = fields.Datetime.now()
-        aid = self.edge["arrived_appointment"]
-        source = self.api("individual_appointments", aid)
-        type_id = link_id(source["appointment_type"])
-        kind = self.bind_appointment_type(type_id)
-        special = self.env["crm.stage"].create({"name": "First visits", "sequence": 2})
-        kind.stage_id = special
-        self.patch(
-            "individual_appointments",
-            aid,
-            patient_arrived=False,
-            starts_at=(now + timedelta(days=2)).strftime(STAMP),
-            ends_at=(now + timedelta(days=2, hours=1)).strftime(STAMP),
-        )
-        self.migrate_appointments()
-        lead = self.lead_of(aid)
-        self.assertEqual(lead.cliniko_appointment_status, "booked")
-        self.assertEqual(lead.stage_id, special)
-        # Only booked appointments follow the type's stage.
-        other = self.appointment_leads(cliniko_appointment_type_id=kind.id).filtered(
-            lambda lead: lead.cliniko_appointment_status != "booked"
-        )
-        self.assertTrue(other)
-        self.assertNotIn(special, other.stage_id)
-
-    def bind_appointment_type(self, type_id):
-        """The Odoo type of Cliniko type ``type_id``: migrated by its importer when it exists,
-        else created and bound here."""
-        if importer_exists("appointment_types"):
-            self.migrate_appointments(resources="appointment_types")
-            kind = self.bound("appointment_types", type_id)
-            self.assertTrue(kind, "the appointment type importer should bind type %s" % type_id)
-            return kind
-        kind = self.env["cliniko.appointment.type"].create(
-            {"name": "Bound by the test", "cliniko_id": type_id}
-        )
-        self.env["cliniko.external.ref"].create(
-            {
-                "connection_id": self.connection.id,
-                "resource": "appointment_types",
-                "cliniko_id": type_id,
-                "res_model": kind._name,
-                "res_id": kind.id,
-            }
-        )
-        return kind
-
-    def test_practitioner_bound_to_a_user_becomes_the_salesperson(self):
-        # an appointment whose practitioner's Cliniko user has a plain e-mail address
-        practitioners = self.clinic.resources["practitioners"]
-        users = self.clinic.resources["users"]
-        aid, practitioner_id, email = next(
-            (
-                aid,
-                a["practitioner_id"],
-                users[practitioners[a["practitioner_id"]]["user_id"]]["email"],
-            )
-            for aid in self.plain_appointments()
-            for a in [self.clinic.resources["individual_appointments"][aid]]
-            if (users[practitioners[a["practitioner_id"]]["user_id"]]["email"] or "").islower()
-        )
-        user = self.env["res.users"].create(
-            {
-                "name": "Practitioner in Odoo",
-                "login": email,
-                "email": email,
-                "group_ids": [(4, self.env.ref("sales_team.group_sale_salesman").id)],
-            }
-        )
-        if not importer_exists("practitioners"):
-            # until the practitioner importer exists, bind as it would
-            self.env["cliniko.external.ref"].create(
-                {
-                    "connection_id": self.connection.id,
-                    "resource": "practitioners",
-                    "cliniko_id": practitioner_id,
-                    "res_model": "res.users",
-                    "res_id": user.id,
-                }
-            )
-        self.migrate_appointments()
-        self.assertEqual(self.bound("practitioners", practitioner_id), user)
-        lead = self.lead_of(aid)
-        self.assertEqual(lead.user_id, user)
-        self.assertIn(user.partner_id, lead.cliniko_calendar_event_id.partner_ids)
-        self.assertEqual(lead.cliniko_calendar_event_id.user_id, user)
-        others = self.appointment_leads().filtered(
-            lambda lead: lead.cliniko_practitioner_id == practitioner_id
-        )
-        self.assertEqual(others.user_id, user)
-
-    def test_unknown_practitioner_is_left_unassigned_and_noted(self):
-        aid = self.edge["arrived_appointment"]
-        practitioner_id = link_id(self.api("individual_appointments", aid)["practitioner"])
-        self.env["cliniko.external.ref"].search(
-            [("resource", "=", "practitioners"), ("cliniko_id", "=", practitioner_id)]
-        ).unlink()
-        self.patch("individual_appointments", aid, practitioner_id="999999999")
-        run = self.migrate_appointments()
-        lead = self.lead_of(aid)
-        self.assertFalse(lead.user_id)
-        self.assertEqual(lead.cliniko_practitioner_id, "999999999")
-        line = self.audit_of(run, "individual_appointments", aid).filtered(
-            lambda a: a.res_model == "crm.lead"
-        )
-        self.assertIn("practitioner 999999999 has no Odoo user", line.message)
-
-
-class TestCalendarEvents(AppointmentCase):
     def test_each_appointment_gets_a_private_event_with_practitioner_and_patient(self):
-        self.migrate_appointments()
         leads = self.appointment_leads(cliniko_is_group=False)
         self.assertTrue(leads)
         for lead in leads:
@@ -500,7 +393,7 @@ class TestCalendarEvents(AppointmentCase):
     def test_group_appointment_becomes_one_event_with_every_attendee(self):
         group_id = self.edge["group_appointment"]
         source = self.api("group_appointments", group_id)
-        run = self.migrate_appointments()
+        run = self.appointments_run
         counts = run.summary()["resources"]["group_appointments"]
         self.assertEqual(counts["fetched"], len(self.listed("group_appointments")))
         self.assertEqual(counts["created"], counts["fetched"])
@@ -517,10 +410,8 @@ class TestCalendarEvents(AppointmentCase):
         self.assertFalse(self.bound("group_appointments", self.edge["deleted_group_appointment"]))
 
     def test_migration_sends_nothing_and_posts_nothing(self):
-        self.migrate(resources="patients")
-        before_sent = self.sent_counts()
-        before_messages = self.env["mail.message"].sudo().search_count([])
-        self.migrate_appointments()
+        # counted in setUpClass between the patients run and the appointments run
+        before_sent, before_messages = self.sent_before, self.messages_before
         leads = self.appointment_leads()
         self.assertTrue(leads)
         self.assertEqual(self.sent_counts(), before_sent)
@@ -530,10 +421,8 @@ class TestCalendarEvents(AppointmentCase):
         self.assertFalse(leads.cliniko_calendar_event_id.message_ids)
         self.assertFalse(leads.activity_ids)
 
-
-class TestGroupAttendances(AppointmentCase):
     def test_attendee_counters_add_up(self):
-        run = self.migrate_appointments()
+        run = self.appointments_run
         listed = self.listed("attendees")
         group = self.group_attendees()
         migrated = self.migrated_patient_ids()
@@ -545,7 +434,7 @@ class TestGroupAttendances(AppointmentCase):
         self.assertEqual(counts["created"], len(group) - len(orphans))
 
     def test_attendees_of_individual_appointments_are_skipped_with_the_reason(self):
-        run = self.migrate_appointments()
+        run = self.appointments_run
         individual = [
             rid
             for rid, a in self.listed("attendees").items()
@@ -558,7 +447,7 @@ class TestGroupAttendances(AppointmentCase):
             self.assertEqual(line.message, INDIVIDUAL_ATTENDEE_REASON)
 
     def test_group_attendance_becomes_a_lead_with_the_schedule_of_its_group(self):
-        run = self.migrate_appointments()
+        run = self.appointments_run
         now = self.start_of(run)
         group_attendees = self.group_attendees()
         self.assertTrue(group_attendees)
@@ -589,7 +478,6 @@ class TestGroupAttendances(AppointmentCase):
     def test_cancelled_attendee_is_kept_in_the_cancelled_stage(self):
         attendee_id = self.edge["cancelled_attendee"]
         source = self.api("attendees", attendee_id)
-        self.migrate_appointments()
         lead = self.lead_of_attendee(attendee_id)
         self.assertEqual(lead.stage_id, self.env.ref("cliniko_crm_migration.stage_cancelled"))
         self.assertEqual(lead.cliniko_cancellation_reason, str(source["cancellation_reason"]))
@@ -598,14 +486,6 @@ class TestGroupAttendances(AppointmentCase):
         event = lead.cliniko_calendar_event_id
         self.assertTrue(event)
         self.assertNotIn(lead.partner_id, event.partner_ids)
-
-    def test_attendee_of_a_patient_not_migrated_fails_with_its_reason(self):
-        attendee_id = next(iter(sorted(self.group_attendees())))
-        self.patch("attendees", attendee_id, patient_id="424242")
-        run = self.migrate_appointments()
-        line = self.audit_of(run, "attendees", attendee_id)
-        self.assertEqual(line.action, "fail")
-        self.assertIn("patient 424242 was not migrated", line.message)
 
     def test_status_rule(self):
         now = fields.Datetime.now()
@@ -625,10 +505,293 @@ class TestGroupAttendances(AppointmentCase):
         self.assertEqual(appointment_status({"arrived": None}, past, now, True), "completed")
         self.assertEqual(appointment_status({"arrived": True}, future, now, True), "arrived")
 
+    def test_running_again_creates_nothing(self):
+        first = self.appointments_run
+        counts = self.row_counts()
+        second = self.migrate_appointments()
+        self.assertEqual(self.row_counts(), counts)
+        for resource in ("individual_appointments", "group_appointments", "attendees"):
+            before = first.summary()["resources"][resource]
+            after = second.summary()["resources"][resource]
+            with self.subTest(resource=resource):
+                self.assertEqual(after["created"], 0)
+                self.assertEqual(after["updated"], 0)
+                self.assertEqual(after["fetched"], before["fetched"])
+                self.assertEqual(after["failed"], before["failed"])
+
+    def test_a_change_that_keeps_the_status_keeps_the_stage_chosen_in_odoo(self):
+        aid = self.edge["arrived_appointment"]
+        lead = self.lead_of(aid)
+        chosen = self.env.ref("cliniko_crm_migration.stage_arrived")
+        lead.stage_id = chosen
+        self.patch("individual_appointments", aid, notes="Bring previous scans.")
+        self.migrate_appointments()
+        self.assertIn("Bring previous scans.", lead.description)
+        self.assertEqual(lead.stage_id, chosen)
+
+    def test_a_rescheduled_group_appointment_moves_its_event_and_attendances(self):
+        group_id = self.edge["group_appointment"]
+        event = self.bound("group_appointments", group_id)
+        leads = self.appointment_leads(cliniko_appointment_id=group_id, cliniko_is_group=True)
+        self.assertTrue(leads)
+        start = parse_datetime(self.api("group_appointments", group_id)["starts_at"])
+        new_start, new_end = start + timedelta(days=1), start + timedelta(days=1, hours=1)
+        self.patch(
+            "group_appointments",
+            group_id,
+            starts_at=new_start.strftime(STAMP),
+            ends_at=new_end.strftime(STAMP),
+        )
+        self.migrate_appointments()
+        self.assertEqual(event.start, new_start)
+        self.assertEqual(event.stop, new_end)
+        self.assertEqual(set(leads.mapped("cliniko_starts_at")), {new_start})
+        self.assertEqual(set(leads.mapped("cliniko_duration_minutes")), {60})
+
+    def test_rollback_returns_every_table_to_its_previous_row_count(self):
+        # counted in setUpClass between the patients run and the appointments run
+        before, run = self.counts_before, self.appointments_run
+        after = self.row_counts()
+        for model in ("crm.lead", "calendar.event", "calendar.attendee", "cliniko.external.ref"):
+            self.assertGreater(after[model], before[model], model)
+        run.action_rollback()
+        self.assertEqual(run.state, "rolled_back")
+        # the patients migrated by the first run stay; everything of the second goes
+        self.assertEqual(self.row_counts(), before)
+
+
+class TestAppointmentsChangedBeforeTheRun(AppointmentCase):
+    """Edge cases planted in the clinic (and in Odoo) before one appointments run, each on
+    records of its own: an archived appointment, a booked and an arrived one in the future, a
+    booked one whose type has a stage, a practitioner who is an Odoo user, an unknown
+    practitioner, a group attendee of a patient never migrated."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        clinic, now = cls.clinic, fields.Datetime.now()
+        appointments = clinic.resources["individual_appointments"]
+        # a booked appointment whose type sends booked visits to a stage of its own
+        cls.typed_id = cls.edge["arrived_appointment"]
+        type_id = appointments[cls.typed_id]["appointment_type_id"]
+        cls.start_run(resources="appointment_types")
+        cls.kind = cls.bound("appointment_types", type_id)
+        assert cls.kind, "the appointment type importer should bind type %s" % type_id
+        cls.special = cls.env["crm.stage"].create({"name": "First visits", "sequence": 2})
+        cls.kind.stage_id = cls.special
+        clinic.tick(60)
+        clinic.update(
+            "individual_appointments",
+            cls.typed_id,
+            patient_arrived=False,
+            starts_at=(now + timedelta(days=2)).strftime(STAMP),
+            ends_at=(now + timedelta(days=2, hours=1)).strftime(STAMP),
+        )
+        # a booked and an arrived appointment in the future, of another type
+        other_type = [
+            aid
+            for aid in cls.plain_appointments()
+            if aid != cls.typed_id and appointments[aid]["appointment_type_id"] != type_id
+        ]
+        cls.booked_id, cls.arrived_id, cls.archived_id = other_type[:3]
+        clinic.update(
+            "individual_appointments",
+            cls.booked_id,
+            starts_at=(now + timedelta(days=3)).strftime(STAMP),
+            ends_at=(now + timedelta(days=3, minutes=30)).strftime(STAMP),
+        )
+        clinic.update(
+            "individual_appointments",
+            cls.arrived_id,
+            patient_arrived=True,
+            starts_at=(now - timedelta(minutes=10)).strftime(STAMP),
+            ends_at=(now + timedelta(minutes=50)).strftime(STAMP),
+        )
+        clinic.update("individual_appointments", cls.archived_id, archived_at=clinic.now_iso())
+        # an appointment whose practitioner's Cliniko user has a plain e-mail address, and an
+        # Odoo user of that address
+        practitioners, users = clinic.resources["practitioners"], clinic.resources["users"]
+
+        def email_of(aid):
+            practitioner = practitioners[appointments[aid]["practitioner_id"]]
+            return users[practitioner["user_id"]]["email"]
+
+        cls.user_aid = next(
+            aid
+            for aid in cls.plain_appointments()
+            if aid != cls.typed_id and (email_of(aid) or "").islower()
+        )
+        cls.user_practitioner_id = appointments[cls.user_aid]["practitioner_id"]
+        cls.practitioner_user = cls.env["res.users"].create(
+            {
+                "name": "Practitioner in Odoo",
+                "login": email_of(cls.user_aid),
+                "email": email_of(cls.user_aid),
+                "group_ids": [(4, cls.env.ref("sales_team.group_sale_salesman").id)],
+            }
+        )
+        # an appointment of a practitioner Cliniko no longer knows
+        cls.unknown_aid = next(
+            aid
+            for aid in cls.plain_appointments()
+            if aid not in (cls.typed_id, cls.booked_id, cls.arrived_id, cls.archived_id)
+            and aid != cls.user_aid
+            and appointments[aid]["practitioner_id"] != cls.user_practitioner_id
+        )
+        clinic.update("individual_appointments", cls.unknown_aid, practitioner_id="999999999")
+        # a group attendee of a patient that was never migrated
+        cls.ghost_attendee_id = next(iter(sorted(cls.group_attendees())))
+        clinic.update("attendees", cls.ghost_attendee_id, patient_id="424242")
+        cls.edge_run = cls.migrate_appointments_once()
+
+    def test_archived_appointment_arrives_archived(self):
+        aid = self.archived_id
+        lead = self.lead_of(aid)
+        self.assertTrue(lead)
+        self.assertFalse(lead.active)
+        self.assertFalse(lead.cliniko_calendar_event_id.active)
+
+    def test_booked_and_arrived_appointments_in_the_future(self):
+        booked, arrived = self.booked_id, self.arrived_id
+        self.assertEqual(self.lead_of(booked).stage_id.cliniko_status, "booked")
+        self.assertEqual(self.lead_of(arrived).stage_id.cliniko_status, "arrived")
+        self.assertFalse(self.lead_of(booked).date_closed)
+
+    def test_booked_appointment_goes_to_the_stage_of_its_type(self):
+        aid, kind, special = self.typed_id, self.kind, self.special
+        lead = self.lead_of(aid)
+        self.assertEqual(lead.cliniko_appointment_status, "booked")
+        self.assertEqual(lead.stage_id, special)
+        # Only booked appointments follow the type's stage.
+        other = self.appointment_leads(cliniko_appointment_type_id=kind.id).filtered(
+            lambda lead: lead.cliniko_appointment_status != "booked"
+        )
+        self.assertTrue(other)
+        self.assertNotIn(special, other.stage_id)
+
+    def test_practitioner_bound_to_a_user_becomes_the_salesperson(self):
+        aid, practitioner_id = self.user_aid, self.user_practitioner_id
+        user = self.practitioner_user
+        self.assertEqual(self.bound("practitioners", practitioner_id), user)
+        lead = self.lead_of(aid)
+        self.assertEqual(lead.user_id, user)
+        self.assertIn(user.partner_id, lead.cliniko_calendar_event_id.partner_ids)
+        self.assertEqual(lead.cliniko_calendar_event_id.user_id, user)
+        others = self.appointment_leads().filtered(
+            lambda lead: lead.cliniko_practitioner_id == practitioner_id
+        )
+        self.assertEqual(others.user_id, user)
+
+    def test_unknown_practitioner_is_left_unassigned_and_noted(self):
+        aid, run = self.unknown_aid, self.edge_run
+        lead = self.lead_of(aid)
+        self.assertFalse(lead.user_id)
+        self.assertEqual(lead.cliniko_practitioner_id, "999999999")
+        line = self.audit_of(run, "individual_appointments", aid).filtered(
+            lambda a: a.res_model == "crm.lead"
+        )
+        self.assertIn("practitioner 999999999 has no Odoo user", line.message)
+
+    def test_attendee_of_a_patient_not_migrated_fails_with_its_reason(self):
+        attendee_id, run = self.ghost_attendee_id, self.edge_run
+        line = self.audit_of(run, "attendees", attendee_id)
+        self.assertEqual(line.action, "fail")
+        self.assertIn("patient 424242 was not migrated", line.message)
+
+
+class TestBookedAppointmentUpdates(AppointmentCase):
+    """A visit booked in the future, migrated once for the class; each test changes it in
+    Cliniko and runs the appointments again."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        now = fields.Datetime.now()
+        cls.aid = cls.edge["arrived_appointment"]
+        cls.clinic.tick(60)
+        cls.clinic.update(
+            "individual_appointments",
+            cls.aid,
+            patient_arrived=False,
+            starts_at=(now + timedelta(days=5)).strftime(STAMP),
+            ends_at=(now + timedelta(days=5, hours=1)).strftime(STAMP),
+        )
+        cls.booked_run = cls.migrate_appointments_once()
+
+    def setUp(self):
+        super().setUp()
+        self.keep("individual_appointments", self.aid)
+
+    def test_cancelled_later_in_cliniko_moves_the_stage_but_keeps_the_salesperson(self):
+        aid = self.aid
+        lead = self.lead_of(aid)
+        self.assertEqual(lead.stage_id.cliniko_status, "booked")
+        salesperson = self.env["res.users"].create({"name": "Front desk", "login": "front-desk"})
+        # staff reassign it (silently: the test looks for messages the update would post)
+        lead.with_context(tracking_disable=True).user_id = salesperson
+        self.env.flush_all()
+        messages = lead.message_ids
+        self.clinic.tick(60)
+        self.clinic.cancel("individual_appointments", aid, reason=40, note="Away for work")
+        run = self.migrate_appointments()
+        self.assertEqual(run.summary()["resources"]["individual_appointments"]["updated"], 1)
+        self.assertEqual(lead.stage_id, self.env.ref("cliniko_crm_migration.stage_cancelled"))
+        self.assertEqual(lead.cliniko_cancellation_reason, "40")
+        self.assertEqual(lead.cliniko_cancellation_note, "Away for work")
+        self.assertEqual(lead.user_id, salesperson)
+        self.assertFalse(lead.cliniko_calendar_event_id.active)
+        self.assertEqual(lead.message_ids, messages, "the update posts nothing")
+
+    def test_time_moves_a_booked_appointment_to_completed_on_the_next_run(self):
+        now = fields.Datetime.now()
+        aid = self.aid
+        lead = self.lead_of(aid)
+        self.assertEqual(lead.cliniko_appointment_status, "booked")
+        # Two days later: Cliniko's record is the same (same updated_at), the visit is over.
+        record = self.clinic.resources["individual_appointments"][aid]
+        record["starts_at"] = (now - timedelta(hours=2)).strftime(STAMP)
+        record["ends_at"] = (now - timedelta(hours=1)).strftime(STAMP)
+        self.clinic.touch()
+        ref = self.env["cliniko.external.ref"].search(
+            [("resource", "=", "individual_appointments"), ("cliniko_id", "=", aid)]
+        )
+        ref.synced_at = now - timedelta(days=2)
+        run = self.migrate_appointments()
+        self.assertEqual(run.summary()["resources"]["individual_appointments"]["updated"], 1)
+        self.assertEqual(lead.cliniko_appointment_status, "completed")
+        self.assertEqual(lead.stage_id, self.env.ref("cliniko_crm_migration.stage_completed"))
+        self.assertEqual(lead.date_closed, lead.cliniko_ends_at)
+
+    def test_rollback_of_an_update_restores_the_stage(self):
+        aid = self.aid
+        lead = self.lead_of(aid)
+        booked = lead.stage_id
+        self.clinic.tick(60)
+        self.clinic.cancel("individual_appointments", aid, reason=10)
+        update = self.migrate_appointments()
+        self.assertEqual(lead.cliniko_appointment_status, "cancelled")
+        counts = self.row_counts()
+        update.action_rollback()
+        self.assertEqual(lead.stage_id, booked)
+        self.assertEqual(lead.cliniko_appointment_status, "booked")
+        self.assertFalse(lead.cliniko_cancelled_at)
+        self.assertTrue(lead.cliniko_calendar_event_id.active)
+        self.assertEqual(self.row_counts(), counts)
+
 
 class TestOneLeadPerPatient(AppointmentCase):
+    """Patients, then the appointments in "one lead per patient" mode, migrated once."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.patients_run = cls.start_run(resources="patients")
+        cls.sent_before = cls.sent_counts()
+        cls.counts_before = cls.row_counts()
+        cls.per_patient_run = cls.migrate_appointments_once(appointment_mode="lead_per_patient")
+
     def test_no_appointment_lead_and_one_note_per_appointment_on_the_patient_lead(self):
-        run = self.migrate_appointments(appointment_mode="lead_per_patient")
+        run = self.per_patient_run
         self.assertFalse(self.appointment_leads())
         migrated = self.migrated_patient_ids()
         appointments = {
@@ -671,20 +834,19 @@ class TestOneLeadPerPatient(AppointmentCase):
         self.assertEqual(run.summary()["resources"]["attendees"]["created"], len(attendances))
 
     def test_per_patient_mode_sends_nothing(self):
-        self.migrate(resources="patients")
-        before = self.sent_counts()
-        self.migrate_appointments(appointment_mode="lead_per_patient")
+        # counted in setUpClass between the patients run and the appointments run
+        before = self.sent_before
         self.assertEqual(self.sent_counts(), before)
 
     def test_per_patient_mode_rolls_back_to_the_previous_row_counts(self):
-        before = self.row_counts()
-        run = self.migrate_appointments(appointment_mode="lead_per_patient")
+        # counted in setUpClass between the patients run and the appointments run: the notes
+        # go from patient leads that stay
+        before, run = self.counts_before, self.per_patient_run
         self.assertGreater(self.row_counts()["mail.message"], before["mail.message"])
         run.action_rollback()
         self.assertEqual(self.row_counts(), before)
 
     def test_per_patient_mode_runs_again_without_duplicates(self):
-        self.migrate_appointments(appointment_mode="lead_per_patient")
         counts = self.row_counts()
         again = self.migrate_appointments(appointment_mode="lead_per_patient")
         self.assertEqual(self.row_counts(), counts)
@@ -692,7 +854,6 @@ class TestOneLeadPerPatient(AppointmentCase):
 
     def test_per_patient_mode_update_rewrites_the_note_and_the_event(self):
         aid = self.plain_appointments()[0]
-        self.migrate_appointments(appointment_mode="lead_per_patient")
         event = self.bound("individual_appointments", aid)
         note = self.env["mail.message"].search([("message_id", "like", ".%s@" % aid)])
         self.assertEqual(len(note), 1)
@@ -709,147 +870,6 @@ class TestOneLeadPerPatient(AppointmentCase):
         self.assertEqual(
             self.env["mail.message"].search_count([("message_id", "like", ".%s@" % aid)]), 1
         )
-
-
-class TestRerunAndRollback(AppointmentCase):
-    def test_running_again_creates_nothing(self):
-        first = self.migrate_appointments()
-        counts = self.row_counts()
-        second = self.migrate_appointments()
-        self.assertEqual(self.row_counts(), counts)
-        for resource in ("individual_appointments", "group_appointments", "attendees"):
-            before = first.summary()["resources"][resource]
-            after = second.summary()["resources"][resource]
-            with self.subTest(resource=resource):
-                self.assertEqual(after["created"], 0)
-                self.assertEqual(after["updated"], 0)
-                self.assertEqual(after["fetched"], before["fetched"])
-                self.assertEqual(after["failed"], before["failed"])
-
-    def test_cancelled_later_in_cliniko_moves_the_stage_but_keeps_the_salesperson(self):
-        now = fields.Datetime.now()
-        aid = self.edge["arrived_appointment"]
-        self.patch(
-            "individual_appointments",
-            aid,
-            patient_arrived=False,
-            starts_at=(now + timedelta(days=5)).strftime(STAMP),
-            ends_at=(now + timedelta(days=5, hours=1)).strftime(STAMP),
-        )
-        self.migrate_appointments()
-        lead = self.lead_of(aid)
-        self.assertEqual(lead.stage_id.cliniko_status, "booked")
-        salesperson = self.env["res.users"].create({"name": "Front desk", "login": "front-desk"})
-        # staff reassign it (silently: the test looks for messages the update would post)
-        lead.with_context(tracking_disable=True).user_id = salesperson
-        self.env.flush_all()
-        messages = lead.message_ids
-        self.clinic.tick(60)
-        self.clinic.cancel("individual_appointments", aid, reason=40, note="Away for work")
-        run = self.migrate_appointments()
-        self.assertEqual(run.summary()["resources"]["individual_appointments"]["updated"], 1)
-        self.assertEqual(lead.stage_id, self.env.ref("cliniko_crm_migration.stage_cancelled"))
-        self.assertEqual(lead.cliniko_cancellation_reason, "40")
-        self.assertEqual(lead.cliniko_cancellation_note, "Away for work")
-        self.assertEqual(lead.user_id, salesperson)
-        self.assertFalse(lead.cliniko_calendar_event_id.active)
-        self.assertEqual(lead.message_ids, messages, "the update posts nothing")
-
-    def test_a_change_that_keeps_the_status_keeps_the_stage_chosen_in_odoo(self):
-        aid = self.edge["arrived_appointment"]
-        self.migrate_appointments()
-        lead = self.lead_of(aid)
-        chosen = self.env.ref("cliniko_crm_migration.stage_arrived")
-        lead.stage_id = chosen
-        self.patch("individual_appointments", aid, notes="Bring previous scans.")
-        self.migrate_appointments()
-        self.assertIn("Bring previous scans.", lead.description)
-        self.assertEqual(lead.stage_id, chosen)
-
-    def test_time_moves_a_booked_appointment_to_completed_on_the_next_run(self):
-        now = fields.Datetime.now()
-        aid = self.edge["arrived_appointment"]
-        self.patch(
-            "individual_appointments",
-            aid,
-            patient_arrived=False,
-            starts_at=(now + timedelta(days=1)).strftime(STAMP),
-            ends_at=(now + timedelta(days=1, hours=1)).strftime(STAMP),
-        )
-        self.migrate_appointments()
-        lead = self.lead_of(aid)
-        self.assertEqual(lead.cliniko_appointment_status, "booked")
-        # Two days later: Cliniko's record is the same (same updated_at), the visit is over.
-        record = self.clinic.resources["individual_appointments"][aid]
-        record["starts_at"] = (now - timedelta(hours=2)).strftime(STAMP)
-        record["ends_at"] = (now - timedelta(hours=1)).strftime(STAMP)
-        self.clinic.touch()
-        ref = self.env["cliniko.external.ref"].search(
-            [("resource", "=", "individual_appointments"), ("cliniko_id", "=", aid)]
-        )
-        ref.synced_at = now - timedelta(days=2)
-        run = self.migrate_appointments()
-        self.assertEqual(run.summary()["resources"]["individual_appointments"]["updated"], 1)
-        self.assertEqual(lead.cliniko_appointment_status, "completed")
-        self.assertEqual(lead.stage_id, self.env.ref("cliniko_crm_migration.stage_completed"))
-        self.assertEqual(lead.date_closed, lead.cliniko_ends_at)
-
-    def test_a_rescheduled_group_appointment_moves_its_event_and_attendances(self):
-        group_id = self.edge["group_appointment"]
-        self.migrate_appointments()
-        event = self.bound("group_appointments", group_id)
-        leads = self.appointment_leads(cliniko_appointment_id=group_id, cliniko_is_group=True)
-        self.assertTrue(leads)
-        start = parse_datetime(self.api("group_appointments", group_id)["starts_at"])
-        new_start, new_end = start + timedelta(days=1), start + timedelta(days=1, hours=1)
-        self.patch(
-            "group_appointments",
-            group_id,
-            starts_at=new_start.strftime(STAMP),
-            ends_at=new_end.strftime(STAMP),
-        )
-        self.migrate_appointments()
-        self.assertEqual(event.start, new_start)
-        self.assertEqual(event.stop, new_end)
-        self.assertEqual(set(leads.mapped("cliniko_starts_at")), {new_start})
-        self.assertEqual(set(leads.mapped("cliniko_duration_minutes")), {60})
-
-    def test_rollback_returns_every_table_to_its_previous_row_count(self):
-        self.migrate(resources="patients")
-        before = self.row_counts()
-        run = self.migrate_appointments()
-        after = self.row_counts()
-        for model in ("crm.lead", "calendar.event", "calendar.attendee", "cliniko.external.ref"):
-            self.assertGreater(after[model], before[model], model)
-        run.action_rollback()
-        self.assertEqual(run.state, "rolled_back")
-        # the patients migrated by the first run stay; everything of the second goes
-        self.assertEqual(self.row_counts(), before)
-
-    def test_rollback_of_an_update_restores_the_stage(self):
-        now = fields.Datetime.now()
-        aid = self.edge["arrived_appointment"]
-        self.patch(
-            "individual_appointments",
-            aid,
-            patient_arrived=False,
-            starts_at=(now + timedelta(days=5)).strftime(STAMP),
-            ends_at=(now + timedelta(days=5, hours=1)).strftime(STAMP),
-        )
-        self.migrate_appointments()
-        lead = self.lead_of(aid)
-        booked = lead.stage_id
-        self.clinic.tick(60)
-        self.clinic.cancel("individual_appointments", aid, reason=10)
-        update = self.migrate_appointments()
-        self.assertEqual(lead.cliniko_appointment_status, "cancelled")
-        counts = self.row_counts()
-        update.action_rollback()
-        self.assertEqual(lead.stage_id, booked)
-        self.assertEqual(lead.cliniko_appointment_status, "booked")
-        self.assertFalse(lead.cliniko_cancelled_at)
-        self.assertTrue(lead.cliniko_calendar_event_id.active)
-        self.assertEqual(self.row_counts(), counts)
 
 
 @tagged("post_install", "-at_install")
