@@ -29,4 +29,5 @@ from . import test_source_audit
 from . import test_ui
 from . import test_values
 from . import test_verify
+from . import test_wheel
 from . import test_workflow_tour
