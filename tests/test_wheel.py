@@ -108,7 +108,10 @@ def test_odoo_finds_the_installed_addon_without_an_addons_path(installed):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(installed), env.get("PYTHONPATH")]))
     probe = subprocess.run(
-        [sys.executable, "-c", "import odoo.modules.module"], env=env, capture_output=True, check=False
+        [sys.executable, "-c", "import odoo.modules.module"],
+        env=env,
+        capture_output=True,
+        check=False,
     )
     if probe.returncode:
         pytest.skip("Odoo is not importable here (tools/test.sh runs this test with Odoo)")
