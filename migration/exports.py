@@ -487,19 +487,20 @@ def propose_columns(export):
         for target in known.values():
             if target["key"] in used:
                 continue
-            score = max(
-                label_similarity(header, name) for name in (target["label"], *target["aliases"])
+            score, name = max(
+                (similarity(header, name), name)
+                for name in (target["label"], *target["aliases"])
             )
             if score >= PROPOSE_AT:
-                scored.append((-score, export.headers.index(header), header, target["key"]))
-    for score, _index, header, key in sorted(scored):
+                scored.append((-score, export.headers.index(header), header, target["key"], name))
+    for score, _index, header, key, name in sorted(scored):
         if header in proposals or key in used:
             continue
         used.add(key)
         proposals[header] = _proposal(
             known[key],
             round(-score * 90),
-            "header %r is %d%% similar to %r" % (header, round(-score * 100), known[key]["label"]),
+            "header %r is %d%% similar to %r" % (header, round(-score * 100), name),
         )
     # 3. the values' profile
     for header in export.headers:
@@ -524,6 +525,18 @@ def propose_columns(export):
         }
         result.append(dict(proposal, header=header, profile=column_profile(export, header)[0]))
     return result
+
+
+def similarity(header, name):
+    """0..1: the proposer's label similarity, raised when every word of ``name`` is in the
+    header ("Surname of patient" holds "Surname"): the more of the header it covers, the more."""
+    score = label_similarity(header, name)
+    header_words, name_words = set(normalize_header(header).split()), set(
+        normalize_header(name).split()
+    )
+    if name_words and name_words <= header_words:
+        score = max(score, 0.7 + 0.2 * len(name_words) / len(header_words))
+    return score
 
 
 def _proposal(target, confidence, reason):

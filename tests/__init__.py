@@ -1,0 +1,1 @@
+from . import test_data_exports, test_data_exports_parser
