@@ -119,6 +119,8 @@ class ExportPatientImporter(PatientImporter):
             else:  # bound already: an update enriched it, a skip found nothing new
                 stats["matched"] += 1
                 stats["enriched" if item.action == "update" else "unchanged"] += 1
+            if item.action != "fail" and (item.record.get("account_credit") or 0) > 0:
+                stats["with_credit"] += 1
         return failed + items
 
     def map(self, item):
@@ -136,8 +138,11 @@ class ExportPatientImporter(PatientImporter):
         row_updated = parse_datetime(record.get("updated_at"))
         if item.ref:
             known = item.ref.source_updated_at
-            api_is_newer = bool(known and (not row_updated or row_updated < known))
-            keys = () if api_is_newer else self.present
+            # The API's version of the patient is this one or newer: it holds everything the
+            # row does (and more: phone types the file has no column for...), so the row only
+            # adds what the API does not have.
+            api_is_current = bool(known and (not row_updated or row_updated <= known))
+            keys = self.present & {"custom_fields"} if api_is_current else self.present
             partner_fields = {name for key in keys for name in KEY_FIELDS.get(key, ((), ()))[0]}
             lead_fields = {name for key in keys for name in KEY_FIELDS.get(key, ((), ()))[1]}
             lead_fields |= set(file_only)
@@ -147,7 +152,7 @@ class ExportPatientImporter(PatientImporter):
                 values["lead"]["cliniko_custom_fields"] = self._merged_custom(
                     item, values["lead"]["cliniko_custom_fields"]
                 )
-            if api_is_newer:
+            if api_is_current and row_updated and row_updated < known:
                 item.message = "; ".join(
                     filter(None, [item.message, "the API's version is newer than the file's"])
                 )
@@ -177,7 +182,7 @@ class ExportRunner(MigrationRunner):
     def __init__(self, run, client=None, max_pages=None):
         super().__init__(run, client=client, max_pages=max_pages)
         self.export_stats = dict.fromkeys(
-            ("rows", "matched", "enriched", "unchanged", "created", "failed"), 0
+            ("rows", "matched", "enriched", "unchanged", "created", "failed", "with_credit"), 0
         )
         self.export_stats.update(run.export_stats or {})
 

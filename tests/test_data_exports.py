@@ -4,6 +4,8 @@ sandbox's clinic over HTTP and the export file the sandbox writes of that same c
 One import (and at most one API run) per class, in ``setUpClass``; tests that change data run
 only what they need, inside their own savepoint."""
 
+import csv
+import io
 import time
 
 from odoo import fields
@@ -106,6 +108,46 @@ class TestExportAfterApiRun(ExportCase):
             self.assertEqual(lead.cliniko_account_credit_date, as_of)
             with_credit += bool(credit)
         self.assertGreater(with_credit, 0, "the sandbox gives some patients a credit")
+
+    def test_only_what_the_file_adds_is_written(self):
+        # the file holds the same patients as the API: an update writes only the file's own
+        # fields (and its unknown column, in the custom fields), nothing the API wrote
+        lines = self.env["cliniko.audit.log"].search(
+            [("run_id", "=", self.export_run.id), ("action", "=", "update")]
+        )
+        self.assertTrue(lines)
+        written = set()
+        for line in lines:
+            written |= set((line.previous_values or {}).get("values") or {})
+        self.assertLessEqual(
+            written,
+            {
+                "cliniko_account_credit",
+                "cliniko_account_credit_date",
+                "cliniko_last_appointment_date",
+                "cliniko_next_appointment_date",
+                "cliniko_custom_fields",
+            },
+        )
+        credits = [p for p in self.exported() if self.lead_of(p["id"]).cliniko_account_credit]
+        self.assertEqual(self.export_run.export_stats["with_credit"], len(credits))
+
+    def test_a_row_newer_than_the_api_writes_its_fields(self):
+        name, data = self.files[0]
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+        header = rows[0]
+        row = rows[1]
+        row[header.index("City")] = "Bendigo"
+        row[header.index("Updated At")] = "01/12/2030 10:00:00"
+        buffer = io.StringIO(newline="")
+        csv.writer(buffer).writerows(rows)
+        summary, run = self.import_exports([(name, buffer.getvalue().encode())])
+        self.assertEqual(run.state, "done", run.error_message)
+        self.assertEqual(run.export_stats["created"], 0)
+        patient_id = exports.unwrap(row[header.index("Patient ID")])
+        lead = self.lead_of(patient_id)
+        self.assertEqual(lead.partner_id.city, "Bendigo")
+        self.assertEqual(self.counts(), self.before)
 
     def test_last_and_next_appointment_dates(self):
         last, following = sandbox_exports.appointment_dates(self.sandbox.clinic)
@@ -359,6 +401,33 @@ class TestBadRows(ExportCase):
             self.import_exports([("Invoices-Cliniko-20260101.csv", b"Invoice ID,Total\r\n1,2\r\n")])
         with self.assertRaisesRegex(UserError, "not a Cliniko Data Export"):
             self.import_exports([("notes.csv", b"Colour,Size\r\nred,2\r\n")])
+
+    def test_the_wizard_reads_proposes_and_imports(self):
+        other = self.connection.copy({"name": "Through the wizard"})
+        name, data = export_file(self.sandbox.clinic, date_order="mdy")
+        attachment = self.env["ir.attachment"].create({"name": name, "raw": data})
+        wizard = self.env["cliniko.export.import.wizard"].create(
+            {"connection_id": other.id, "attachment_ids": [(6, 0, attachment.ids)]}
+        )
+        wizard.action_read()
+        self.assertEqual(wizard.step, "review")
+        self.assertEqual(wizard.date_order, "mdy")
+        self.assertIn("month/day", wizard.report)
+        self.assertEqual(wizard.map_ids.state, "draft")
+        self.assertEqual(self.counts(other)["refs"], 0)  # nothing moved yet
+        # the admin sends the unknown column nowhere
+        wizard.line_ids.filtered(lambda line: line.header == "Concession").target = "skip"
+        action = wizard.with_context(cliniko_run_now=True).action_import()
+        run = self.env["cliniko.migration.run"].browse(action["res_id"])
+        self.assertEqual(run.state, "done", run.error_message)
+        self.assertEqual(wizard.map_ids.state, "confirmed")
+        self.assertEqual(self.counts(other)["refs"], self.good)
+        first = self.exported()[0]
+        lead = self.lead_of(first["id"], other)
+        self.assertEqual(
+            str(lead.cliniko_date_of_birth or ""), first["date_of_birth"] or ""
+        )
+        self.assertFalse(lead.cliniko_custom_fields)
 
     def test_nothing_moves_before_the_map_is_confirmed(self):
         other = self.connection.copy({"name": "Unconfirmed"})

@@ -40,7 +40,7 @@ class ClinikoExportImportWizard(models.TransientModel):
 
     def action_read(self):
         self.ensure_one()
-        summary, maps = self.connection_id.cliniko_export_preview(
+        reports, maps = self.connection_id.cliniko_export_preview(
             self._files(), self.date_order or None
         )
         self.write(
@@ -49,7 +49,7 @@ class ClinikoExportImportWizard(models.TransientModel):
                 "map_ids": [(6, 0, maps.ids)],
                 "line_ids": [(6, 0, maps.line_ids.ids)],
                 "date_order": self.date_order or (maps[:1].date_order or "dmy"),
-                "report": _report_html(summary["files"]),
+                "report": _report_html(reports),
             }
         )
         return self._reopen()
