@@ -9,6 +9,7 @@ import io
 import time
 
 from odoo import fields
+from odoo.exceptions import UserError
 
 from ..migration import exports
 from ..tools import sandbox_exports
@@ -395,8 +396,6 @@ class TestBadRows(ExportCase):
             )
 
     def test_an_unknown_file_is_refused_in_words(self):
-        from odoo.exceptions import UserError  # noqa: PLC0415
-
         with self.assertRaisesRegex(UserError, "does not read"):
             self.import_exports([("Invoices-Cliniko-20260101.csv", b"Invoice ID,Total\r\n1,2\r\n")])
         with self.assertRaisesRegex(UserError, "not a Cliniko Data Export"):
