@@ -218,6 +218,21 @@ class ClinikoMigrationRun(models.Model):
     export_map_ids = fields.Many2many("cliniko.export.map", string="Column Maps", readonly=True)
     export_stats = fields.Json(string="Data Export Figures", readonly=True, copy=False)
     export_report = fields.Json(string="Files Read", readonly=True, copy=False)
+    export_figures = fields.Char(string="Data Export", compute="_compute_export_figures")
+
+    @api.depends("export_stats", "run_type")
+    def _compute_export_figures(self):
+        keys = ("rows", "matched", "enriched", "unchanged", "created", "failed", "with_credit")
+        for run in self:
+            if run.run_type != "export" or not run.export_stats:
+                run.export_figures = False
+                continue
+            stats = dict(dict.fromkeys(keys, 0), **run.export_stats)
+            run.export_figures = (
+                "%(rows)s rows: %(matched)s matched (%(enriched)s enriched, %(unchanged)s "
+                "unchanged), %(created)s created, %(failed)s failed; %(with_credit)s with "
+                "account credit" % stats
+            )
 
     def _cliniko_runner(self, **options):
         if self.run_type == "export":

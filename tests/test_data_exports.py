@@ -96,6 +96,7 @@ class TestExportAfterApiRun(ExportCase):
         self.assertEqual(stats["failed"], 0)
         self.assertEqual(stats["enriched"] + stats["unchanged"], rows)
         self.assertGreater(stats["enriched"], 0)
+        self.assertIn("%s rows: %s matched" % (rows, rows), self.export_run.export_figures)
 
     def test_account_credit_lands_on_the_lead(self):
         clinic = self.sandbox.clinic
