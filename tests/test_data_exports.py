@@ -366,11 +366,15 @@ class TestBadRows(ExportCase):
         bad_date[0] = "9000001"
         bad_date[header.index("Date of Birth")] = "31/02/1980"
         bad_id = ["abc", *(["y"] * (len(header) - 1))]
+        first = list(csv.reader(io.StringIO(data.decode(), newline="")))[1]
+        again = io.StringIO(newline="")
+        csv.writer(again, lineterminator="").writerow(first)
         bad_rows = [
             b"1,2,3",  # ragged
             ",".join(bad_date).encode(),
             ",".join(bad_id).encode(),
             b"9000002,Mr,Z\xe9" + b"," * (len(header) - 3),  # Latin-1, not UTF-8
+            again.getvalue().encode(),  # the first patient twice
         ]
         data = data + b"\r\n".join(bad_rows) + b"\r\n"
         cls.summary, cls.export_run = cls.import_exports([(name, data)])
@@ -380,7 +384,7 @@ class TestBadRows(ExportCase):
         self.assertEqual(self.export_run.state, "done", self.export_run.error_message)
         stats = self.export_run.export_stats
         self.assertEqual(stats["created"], self.good)
-        self.assertEqual(stats["failed"], 4)
+        self.assertEqual(stats["failed"], 5)
         messages = self.env["cliniko.audit.log"].search(
             [("run_id", "=", self.export_run.id), ("action", "=", "fail")]
         ).mapped("message")
@@ -389,6 +393,7 @@ class TestBadRows(ExportCase):
             self.first_bad + 1: "is not a date in either order",
             self.first_bad + 2: "is not a number",
             self.first_bad + 3: "not UTF-8",
+            self.first_bad + 4: "Patient ID also on row 2",
         }
         for row, reason in wanted.items():
             self.assertTrue(
