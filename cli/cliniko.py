@@ -8,6 +8,8 @@
     odoo-bin --addons-path=PATHS cliniko verify -d DB --run RUN_ID --json
     odoo-bin --addons-path=PATHS cliniko rollback -d DB --run RUN_ID --json
     odoo-bin --addons-path=PATHS cliniko resume -d DB --run RUN_ID --json
+    odoo-bin --addons-path=PATHS cliniko import-export -d DB [--connection ID] --file F
+             [--file F ...] [--accept-proposed-map] [--date-order dmy|mdy] --json
 
 With --json the last line of standard output is one JSON object (the step's summary). The exit
 status is non-zero when the step did not end as expected (2 when it was refused, e.g. a run on
@@ -48,7 +50,8 @@ class Cliniko(Command):
             if "cliniko.migration.run" not in env:
                 parser.error("the addon cliniko_crm_migration is not installed in %s" % db_names[0])
             try:
-                summary, ok = getattr(self, "_" + options.command)(env, options, parser)
+                step = getattr(self, "_" + options.command.replace("-", "_"))
+                summary, ok = step(env, options, parser)
             except UserError as refused:
                 cr.rollback()
                 self._report({"refused": True, "error": str(refused)}, options.json)
@@ -104,7 +107,29 @@ class Cliniko(Command):
             sub.add_argument("--run", type=int, required=True, dest="run_id")
         for sub in (audit, sample, migrate, delta, verify, rollback, resume):
             sub.add_argument("--json", action="store_true", help="print the summary as JSON")
+        self._import_export_parser(commands)
         return parser
+
+    @staticmethod
+    def _import_export_parser(commands):
+        sub = commands.add_parser(
+            "import-export",
+            help="import Cliniko's Data Exports (Patients-Cliniko-<date>.csv, or a ZIP of them)",
+        )
+        sub.add_argument("--file", action="append", required=True, dest="files", metavar="F")
+        sub.add_argument("--connection", type=int, help="id of an existing connection")
+        sub.add_argument("--api-key", help="the connection of this key (if it has one)")
+        sub.add_argument("--base-url", help="API base URL override, e.g. a sandbox")
+        sub.add_argument("--contact-email", help="e-mail sent in the User-Agent")
+        sub.add_argument("--name", default="Cliniko", help="a new connection's name (no key)")
+        sub.add_argument(
+            "--accept-proposed-map",
+            action="store_true",
+            help="confirm the proposed column map as is (without it, an unconfirmed map stops "
+            "the import before anything moves)",
+        )
+        sub.add_argument("--date-order", choices=("dmy", "mdy"), help="how a/b/yyyy dates read")
+        sub.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     # -- steps ---------------------------------------------------------------------------------
     def _audit(self, env, options, parser):
@@ -146,6 +171,23 @@ class Cliniko(Command):
         run.action_rollback()
         summary = dict(run.summary(), **run.cliniko_rollback_summary())
         return summary, run.state == "rolled_back"
+
+    def _import_export(self, env, options, parser):
+        if options.connection or options.api_key:
+            connection = self._connection(env, options, parser)
+        else:  # a clinic without API access: a connection without a key
+            connection = env["cliniko.connection"].search(
+                [("name", "=", options.name)], limit=1
+            ) or env["cliniko.connection"].create({"name": options.name})
+        files = []
+        for path in options.files:
+            with open(path, "rb") as handle:
+                files.append((path.rsplit("/", 1)[-1], handle.read()))
+        summary = connection.with_context(cliniko_run_now=True).cliniko_import_exports(
+            files, accept_proposed_map=options.accept_proposed_map, date_order=options.date_order
+        )
+        summary["connection_id"] = connection.id
+        return summary, summary.get("state") == "done"
 
     # -- helpers -------------------------------------------------------------------------------
     def _start(self, env, options, parser, **values):

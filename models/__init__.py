@@ -28,3 +28,6 @@ from . import (
     res_partner_contact,
     res_users,
 )
+
+# Last: its run extension overrides the run's others for Data Export runs.
+from . import cliniko_export  # noqa: E402

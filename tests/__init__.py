@@ -8,6 +8,8 @@ from . import test_conflicts
 from . import test_connect
 from . import test_contacts
 from . import test_cutover
+from . import test_data_exports
+from . import test_data_exports_parser
 from . import test_delta_sync
 from . import test_field_map
 from . import test_full_clinic

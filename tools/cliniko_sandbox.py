@@ -60,9 +60,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 try:
-    from . import sandbox_clinic
+    from . import sandbox_clinic, sandbox_exports
 except ImportError:  # run as a script: python3 tools/cliniko_sandbox.py
     import sandbox_clinic
+    import sandbox_exports
 
 # --------------------------------------------------------------------------------------------
 # What each list serves: filterable fields (name -> type), lifecycle columns hidden by default,
@@ -1002,6 +1003,15 @@ def main(argv=None):
     parser.add_argument("--api-key", default=None)
     parser.add_argument("--shard", default="au1")
     parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    parser.add_argument(
+        "--write-exports",
+        metavar="DIR",
+        help="also write the clinic's Data Exports (Patients-Cliniko-<date>.csv; an invented "
+        "layout, see tools/sandbox_exports.py) into DIR",
+    )
+    parser.add_argument("--export-date-order", choices=("dmy", "mdy", "iso"), default="dmy")
+    parser.add_argument("--export-escape-ids", choices=("long", "all", "none"), default="long")
+    parser.add_argument("--export-no-bom", action="store_true", help="write no UTF-8 BOM")
     args = parser.parse_args(argv)
     sandbox = ClinikoSandbox(
         seed=args.seed,
@@ -1018,6 +1028,15 @@ def main(argv=None):
         shard=args.shard,
     )
     sandbox.verbose = args.verbose
+    if args.write_exports:
+        for path in sandbox_exports.write_exports(
+            sandbox.clinic,
+            args.write_exports,
+            date_order=args.export_date_order,
+            escape_ids=args.export_escape_ids,
+            bom=not args.export_no_bom,
+        ):
+            sys.stdout.write("export=%s\n" % path)
     stop = threading.Event()
 
     def on_signal(signum, frame):

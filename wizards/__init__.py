@@ -1,3 +1,4 @@
 """Transient dialogs of the admin workflow."""
 
 from . import cliniko_rollback_wizard
+from . import cliniko_export_import_wizard
