@@ -32,6 +32,7 @@ TESTS_DIR = ADDON_DIR / "tests"
 # Test modules that need neither Odoo nor a database. Add a module here when it is pure.
 PURE_TESTS = (
     "test_client.py",
+    "test_data_exports_parser.py",
     "test_rendering.py",
     "test_sandbox.py",
     "test_values.py",
