@@ -28,11 +28,15 @@ class TestCliniko(BaseCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.db = "cliniko_cli_%s" % uuid.uuid4().hex[:8]
         cls.sandbox = ClinikoSandbox(seed=5, patients=20).start()
         cls.addClassCleanup(cls.sandbox.stop)
-        cls.addClassCleanup(cls._drop_db)
-        cls.odoo(["-d", cls.db, "-i", "cliniko_crm_migration", "--stop-after-init"], check=True)
+        # tools/test.sh hands over a copy of the freshly installed test database (for this
+        # class alone); elsewhere the class installs the addon in a database of its own.
+        cls.db = os.environ.get("CLINIKO_TEST_CLI_DB")
+        if not cls.db:
+            cls.db = "cliniko_cli_%s" % uuid.uuid4().hex[:8]
+            cls.addClassCleanup(cls._drop_db)
+            cls.odoo(["-d", cls.db, "-i", "cliniko_crm_migration", "--stop-after-init"], check=True)
 
     @classmethod
     def _drop_db(cls):
