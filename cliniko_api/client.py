@@ -225,6 +225,7 @@ class ClinikoClient:
         max_rate_limit_wait=None,
         on_wait=None,
         sleep=time.sleep,
+        clock=None,
         session=None,
     ):
         if not isinstance(api_key, str) or not api_key.strip():
@@ -266,11 +267,18 @@ class ClinikoClient:
         self.max_rate_limit_wait = max_rate_limit_wait
         self.on_wait = on_wait
         self._sleep = sleep
+        # A stand-in clock (seconds since the epoch) goes with a stand-in ``sleep``: tests wait
+        # out Cliniko's X-RateLimit-Reset and the client's own window without real waiting.
+        self._clock = clock or time.time
         self._session = session if session is not None else requests.Session()
         self._owns_session = session is None
         self._foreign_session = None
         self.limiter = SlidingWindowLimiter(
-            per_minute, 60.0, sleep=sleep, on_wait=self._announce_wait
+            per_minute,
+            60.0,
+            sleep=sleep,
+            clock=clock or time.monotonic,
+            on_wait=self._announce_wait,
         )
 
     # -- housekeeping ------------------------------------------------------------------------
@@ -376,7 +384,7 @@ class ClinikoClient:
 
     def _rate_limit_delay(self, response, in_a_row):
         """Seconds to wait after a 429: X-RateLimit-Reset, else Retry-After, else backoff."""
-        now = time.time()
+        now = self._clock()
         reset = response.headers.get("X-RateLimit-Reset")
         if reset:
             try:

@@ -7,15 +7,20 @@ from .common import ClinikoSandboxCase
 
 @tagged("post_install", "-at_install")
 class TestAuditResolutions(ClinikoSandboxCase):
-    def setUp(self):
-        super().setUp()
-        self.pid = self.sandbox.clinic.edge_cases["regular_patient"]
-        patient = self.patients_in_cliniko()[self.pid]
-        self.existing = self.env["res.partner"].create(
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        # One audit for the class; each test resolves its finding inside its own savepoint.
+        cls.pid = cls.sandbox.clinic.edge_cases["regular_patient"]
+        patient = cls.sandbox.clinic.resources["patients"][cls.pid]
+        cls.existing = cls.env["res.partner"].create(
             {"name": "Already In Odoo", "email": patient["email"].strip()}
         )
-        audit = self.env["cliniko.source.audit"].cliniko_run_for(self.connection)
-        self.finding = audit.finding_ids.filtered(lambda f: f.kind == "patient_in_odoo")
+        audit = cls.env["cliniko.source.audit"].cliniko_run_for(cls.connection)
+        cls.finding = audit.finding_ids.filtered(lambda f: f.kind == "patient_in_odoo")
+
+    def setUp(self):
+        super().setUp()
         self.assertIn(self.pid, self.finding.record_ids.mapped("cliniko_id"))
 
     def binding(self):

@@ -56,7 +56,14 @@ class BackgroundCase(ClinikoSandboxCase):
         return batches
 
     def synchronous_result(self):
-        """What a run in one go gives (rolled back afterwards)."""
+        """What a run in one go gives (rolled back afterwards): made once per class, on the
+        first call, since the sandbox's clinic does not change."""
+        cls = type(self)
+        if "_synchronous_result" not in cls.__dict__:
+            cls._synchronous_result = self._run_in_one_go()
+        return cls._synchronous_result
+
+    def _run_in_one_go(self):
         try:
             with self.env.cr.savepoint():
                 run = self.new_run()

@@ -34,6 +34,7 @@ try:
         ClinikoValidationError,
         shard_from_key,
     )
+    from ..cliniko_api.client import RATE_LIMIT_MARGIN
 except ImportError:
     sys.path.insert(0, _ROOT)
     from cliniko_api import (
@@ -49,12 +50,13 @@ except ImportError:
         ClinikoValidationError,
         shard_from_key,
     )
+    from cliniko_api.client import RATE_LIMIT_MARGIN
 
 try:
-    from ..tools.cliniko_sandbox import ClinikoSandbox
+    from ..tools.cliniko_sandbox import ClinikoSandbox, SteppingClock
 except ImportError:
     sys.path.insert(0, os.path.join(_ROOT, "tools"))
-    from cliniko_sandbox import ClinikoSandbox
+    from cliniko_sandbox import ClinikoSandbox, SteppingClock
 
 EMAIL = "tests@example.com"
 
@@ -387,10 +389,23 @@ class TestClientAgainstSandbox(SandboxCase):
 
 
 class TestRateLimitedBySandbox(SandboxCase):
+    """The sandbox and the client share a stepping clock: the client waits out each 429 as
+    the sandbox asks, and nothing really sleeps."""
+
     sandbox_options = {"seed": 2, "patients": 12, "rate_limit": 3, "rate_window": 2.0}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.clock = SteppingClock()
+        cls.sandbox_options = dict(cls.sandbox_options, clock=cls.clock.time)
+        super().setUpClass()
+
+    def client(self, api_key=None, **options):
+        return super().client(api_key, clock=self.clock.time, sleep=self.clock.sleep, **options)
 
     def test_iteration_waits_out_429s_and_completes(self):
         client = self.client()
+        slept = len(self.clock.sleeps)
         ids = [record["id"] for record in client.iter_records("/patients", per_page=2)]
         self.assertEqual(sorted(ids), sorted(self.patient_ids()))
         waits = [
@@ -399,6 +414,10 @@ class TestRateLimitedBySandbox(SandboxCase):
         self.assertTrue(waits, "the sandbox never answered 429")
         self.assertTrue(all(s > 0 for s in waits))
         self.assertIn(429, [entry["status"] for entry in self.sandbox.requests_log])
+        # Each wait is slept, and lasts until the window the sandbox named is over: never
+        # more than one window (its reset is rounded up to a second) plus the margin.
+        self.assertEqual(self.clock.sleeps[slept:], waits)
+        self.assertTrue(all(s <= 2.0 + 1 + RATE_LIMIT_MARGIN for s in waits), waits)
 
     def test_429_wait_beyond_the_allowed_maximum_raises_rate_limit_error(self):
         client = self.client(max_rate_limit_wait=0.1)
@@ -407,6 +426,26 @@ class TestRateLimitedBySandbox(SandboxCase):
                 client.get("/patients", {"per_page": 1})
         self.assertEqual(caught.exception.status, 429)
         self.assertGreater(caught.exception.retry_after, 0.1)
+
+
+class TestRateLimitedInRealTime(SandboxCase):
+    """The real clock and sleep are the defaults: a real 429 is waited out for real (about
+    a second or two: the sandbox rounds its reset up to a whole second)."""
+
+    sandbox_options = {"seed": 2, "patients": 12, "rate_limit": 2, "rate_window": 1.0}
+
+    def test_a_429_is_waited_out_on_the_real_clock(self):
+        client = self.client()
+        started = time.monotonic()
+        for _ in range(3):
+            client.get("/patients", {"per_page": 1})
+        elapsed = time.monotonic() - started
+        [wait] = [s for why, s in self.recorder.waits if why == "rate limited by Cliniko (429)"]
+        self.assertTrue(RATE_LIMIT_MARGIN < wait <= 1.0 + 1 + RATE_LIMIT_MARGIN, wait)
+        self.assertGreaterEqual(elapsed, wait)
+        self.assertEqual(
+            [entry["status"] for entry in self.sandbox.requests_log[-4:]], [200, 200, 429, 200]
+        )
 
 
 # -- against local stub servers ------------------------------------------------------------------

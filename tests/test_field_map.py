@@ -10,6 +10,9 @@ MOVED = ("res.partner", "crm.lead", "cliniko.external.ref", "cliniko.location", 
 
 
 class TestFieldMap(ClinikoSandboxCase):
+    """Each test sets up its own map; its run moves only the patients (and what they need):
+    the fields these tests map are the patients' and their leads'."""
+
     sandbox_options = {"seed": 1, "patients": 30}
 
     def propose(self):
@@ -126,7 +129,7 @@ class TestFieldMap(ClinikoSandboxCase):
         field_map.action_confirm()
         self.assertEqual(field_map.confirmed_by_id, self.env.user)
         self.assertTrue(field_map.confirmed_at)
-        first = self.migrate()
+        first = self.migrate(resources="patients")
         self.assertEqual(first.state, "done", first.error_message)
         self.assertEqual(first.field_map_id, field_map)
         second = self.env["cliniko.migration.run"].create({"connection_id": self.connection.id})
@@ -151,7 +154,7 @@ class TestFieldMap(ClinikoSandboxCase):
         field_map.action_confirm()
         with_email = [p for p in self.patients_in_cliniko().values() if p.get("email")]
         self.assertTrue(with_email)
-        run = self.migrate()
+        run = self.migrate(resources="patients")
         self.assertEqual(run.state, "done", run.error_message)
         partners = self.migrated_partners()
         self.assertTrue(partners)
@@ -168,7 +171,7 @@ class TestFieldMap(ClinikoSandboxCase):
         token = policy.source_path.rsplit(".", 1)[1]
         policy.target_kind = "skip"
         field_map.action_confirm()
-        self.migrate()
+        self.migrate(resources="patients")
         for lead in self.patient_leads().filtered(lambda lead: lead.cliniko_patient_id in answers):
             tokens = {
                 field.get("token") for _s, field in iter_custom_fields(lead.cliniko_custom_fields)
@@ -183,7 +186,7 @@ class TestFieldMap(ClinikoSandboxCase):
         heard = self.custom_line(field_map, "How did you hear about us")
         heard.write({"target_kind": "odoo", "target_model": "crm.lead", "target_field": "referred"})
         field_map.action_confirm()
-        self.migrate()
+        self.migrate(resources="patients")
         leads = self.patient_leads()
         for lead in leads:
             with self.subTest(patient=lead.cliniko_patient_id):
@@ -199,7 +202,7 @@ class TestFieldMap(ClinikoSandboxCase):
             self.custom_line(field_map, "How did you hear about us").target_kind, "keep"
         )
         field_map.action_confirm()
-        self.migrate()
+        self.migrate(resources="patients")
         leads = self.patient_leads().filtered(lambda lead: lead.cliniko_patient_id in answers)
         self.assertTrue(leads)
         self.assertFalse(any(leads.mapped("referred")))

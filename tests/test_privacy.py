@@ -4,9 +4,19 @@ from .common import ClinikoSandboxCase
 
 
 class TestNothingIsSent(ClinikoSandboxCase):
-    def counts(self):
+    """One run in ``setUpClass``, with what was there before it; then no IAP enrichment."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.before = cls.counts()
+        cls.last_message = cls.env["mail.message"].sudo().search([], order="id desc", limit=1).id
+        cls.migration = cls.start_run()
+
+    @classmethod
+    def counts(cls):
         return {
-            model: self.env[model].sudo().search_count([])
+            model: cls.env[model].sudo().search_count([])
             for model in (
                 "mail.mail",
                 "mail.notification",
@@ -17,13 +27,12 @@ class TestNothingIsSent(ClinikoSandboxCase):
         }
 
     def test_a_migration_produces_no_mail_notification_follower_or_message(self):
-        before = self.counts()
         Message = self.env["mail.message"].sudo()
-        last_message = Message.search([], order="id desc", limit=1).id
-        run = self.migrate()
+        last_message = self.last_message
+        run = self.migration
         self.assertEqual(run.state, "done")
         self.assertTrue(self.migrated_partners())
-        self.assertEqual(self.counts(), before)
+        self.assertEqual(self.counts(), self.before)
         # The only new messages are the clinic's history the run wrote (and audited): no
         # "lead created" log, no tracking message, nothing addressed to anyone.
         new_messages = Message.search([("id", ">", last_message)])
@@ -35,7 +44,7 @@ class TestNothingIsSent(ClinikoSandboxCase):
         self.assertFalse(new_messages.partner_ids)
 
     def test_a_rollback_produces_no_mail_or_notification(self):
-        run = self.migrate()
+        run = self.migration
         before = self.counts()
         run.action_rollback()
         self.assertEqual(self.counts(), before)
@@ -52,13 +61,10 @@ class TestNothingIsSent(ClinikoSandboxCase):
         ):
             self.assertIs(MIGRATION_CONTEXT[key], True)
 
-
-class TestNoIapEnrichment(ClinikoSandboxCase):
     def test_migrated_leads_are_never_handed_to_iap_lead_enrichment(self):
         Lead = self.env["crm.lead"]
         if "iap_enrich_done" not in Lead._fields:
             self.fail("crm_iap_enrich is installed with crm; this test must see it")
-        self.migrate()
         leads = self.patient_leads().filtered(lambda lead: lead.email_from)
         self.assertTrue(leads)
         self.assertTrue(all(leads.mapped("iap_enrich_done")))

@@ -1,14 +1,27 @@
 """Re-running a migration updates instead of duplicating; rolling a run back undoes it."""
 
+import copy
+
 from .common import ClinikoSandboxCase
 
 TOUCHED_MODELS = ("res.partner", "crm.lead", "cliniko.external.ref")
 
 
 class TestRerunAndRollback(ClinikoSandboxCase):
-    def row_counts(self):
+    """One full run in ``setUpClass``; each test rolls back or re-runs inside its own savepoint,
+    and a change it makes in the sandbox is put back when it ends."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.before = cls.row_counts()
+        cls.first = cls.start_run()
+        assert cls.first.state == "done", cls.first.error_message
+
+    @classmethod
+    def row_counts(cls):
         return {
-            model: self.env[model].with_context(active_test=False).search_count([])
+            model: cls.env[model].with_context(active_test=False).search_count([])
             for model in TOUCHED_MODELS
         }
 
@@ -22,11 +35,25 @@ class TestRerunAndRollback(ClinikoSandboxCase):
             and (p.get("last_name") or "").strip()
         )
 
+    def change_in_cliniko(self, pid, **values):
+        """Change a patient in the sandbox for this test only (the class's run must keep
+        matching the clinic for the tests after this one)."""
+        record = self.sandbox.clinic.resources["patients"][pid]
+        saved = copy.deepcopy(record)
+
+        def put_back():
+            record.clear()
+            record.update(saved)
+            self.sandbox.clinic.touch()
+
+        self.addCleanup(put_back)
+        self.sandbox.clinic.tick(60)
+        self.sandbox.clinic.update("patients", pid, **values)
+
     def partner_of(self, patient_id):
         return self.migrated_partners().filtered(lambda p: p.cliniko_patient_id == patient_id)
 
     def test_running_again_creates_no_duplicates(self):
-        first = self.migrate()
         counts = self.row_counts()
         second = self.migrate()
         self.assertEqual(second.state, "done")
@@ -35,16 +62,16 @@ class TestRerunAndRollback(ClinikoSandboxCase):
         self.assertEqual(summary["created"], 0)
         self.assertEqual(summary["updated"], 0)
         self.assertEqual(summary["skipped"], summary["fetched"])
-        self.assertEqual(summary["fetched"], first.summary()["resources"]["patients"]["fetched"])
+        self.assertEqual(
+            summary["fetched"], self.first.summary()["resources"]["patients"]["fetched"]
+        )
         self.assertCountersAddUp(second)
 
     def test_a_patient_changed_in_cliniko_is_updated_with_its_previous_values_audited(self):
-        self.migrate()
         pid = self.some_patient_id()
         old_city = self.partner_of(pid).city
-        self.sandbox.clinic.tick(60)
-        self.sandbox.clinic.update("patients", pid, city="Ballarat")
-        run = self.migrate()
+        self.change_in_cliniko(pid, city="Ballarat")
+        run = self.migrate(resources="patients")
         summary = run.summary()["resources"]["patients"]
         self.assertEqual(summary["updated"], 1)
         self.assertEqual(summary["created"], 0)
@@ -59,10 +86,11 @@ class TestRerunAndRollback(ClinikoSandboxCase):
         self.assertEqual(set(previous), {"city", "cliniko_updated_at"})
 
     def test_rollback_removes_exactly_what_the_run_created(self):
-        before = self.row_counts()
+        before = dict(self.before)
+        # a contact not from Cliniko, made after the run: the rollback leaves it alone
         unrelated = self.env["res.partner"].create({"name": "Walk-in, not from Cliniko"})
         before["res.partner"] += 1
-        run = self.migrate()
+        run = self.first
         self.assertGreater(self.row_counts()["res.partner"], before["res.partner"])
         run.action_rollback()
         self.assertEqual(run.state, "rolled_back")
@@ -71,15 +99,13 @@ class TestRerunAndRollback(ClinikoSandboxCase):
         self.assertTrue(run.audit_ids.filtered(lambda a: a.is_rollback and a.action == "delete"))
 
     def test_rollback_of_an_update_restores_the_previous_values(self):
-        self.migrate()
         pid = self.some_patient_id()
         partner = self.partner_of(pid)
         old = {"city": partner.city, "cliniko_updated_at": partner.cliniko_updated_at}
         ref = self.env["cliniko.external.ref"].search([("cliniko_id", "=", pid)])
         old_ref_updated_at = ref.source_updated_at
-        self.sandbox.clinic.tick(60)
-        self.sandbox.clinic.update("patients", pid, city="Geelong")
-        update_run = self.migrate()
+        self.change_in_cliniko(pid, city="Geelong")
+        update_run = self.migrate(resources="patients")
         self.assertEqual(partner.city, "Geelong")
         counts = self.row_counts()
         update_run.action_rollback()
@@ -89,17 +115,15 @@ class TestRerunAndRollback(ClinikoSandboxCase):
         self.assertEqual(self.row_counts(), counts)
 
     def test_rolling_back_twice_is_harmless(self):
-        before = self.row_counts()
-        run = self.migrate()
+        run = self.first
         run.action_rollback()
         lines = len(run.audit_ids)
         run.action_rollback()
         self.assertEqual(len(run.audit_ids), lines)
-        self.assertEqual(self.row_counts(), before)
+        self.assertEqual(self.row_counts(), self.before)
 
     def test_after_a_rollback_a_new_run_migrates_everything_again(self):
-        first = self.migrate()
-        created = first.summary()["resources"]["patients"]["created"]
-        first.action_rollback()
+        created = self.first.summary()["resources"]["patients"]["created"]
+        self.first.action_rollback()
         again = self.migrate()
         self.assertEqual(again.summary()["resources"]["patients"]["created"], created)

@@ -2,6 +2,8 @@
 the run kept and listed, what the run made (messages, files, events, placeholder users)
 removed, safe twice, batched with a per-record fallback."""
 
+import copy
+
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user
 
@@ -11,11 +13,39 @@ TOUCHED_MODELS = ("res.partner", "crm.lead", "cliniko.external.ref", "mail.messa
 
 
 class RollbackCase(ClinikoSandboxCase):
-    def row_counts(self):
+    """One run in ``setUpClass`` (``cls.migration``; the row counts before it: ``cls.before``);
+    each test rolls it back inside its own savepoint."""
+
+    run_values = {}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.before = cls.row_counts()
+        cls.migration = cls.start_run(**cls.run_values)
+        assert cls.migration.state == "done", cls.migration.error_message
+
+    @classmethod
+    def row_counts(cls):
         return {
-            model: self.env[model].with_context(active_test=False).search_count([])
+            model: cls.env[model].with_context(active_test=False).search_count([])
             for model in TOUCHED_MODELS
         }
+
+    def change_in_cliniko(self, pid, **values):
+        """Change a patient in the sandbox for this test only (the class's run must keep
+        matching the clinic for the tests after this one)."""
+        record = self.patients_in_cliniko()[pid]
+        saved = copy.deepcopy(record)
+
+        def put_back():
+            record.clear()
+            record.update(saved)
+            self.sandbox.clinic.touch()
+
+        self.addCleanup(put_back)
+        self.sandbox.clinic.tick(60)
+        self.sandbox.clinic.update("patients", pid, **values)
 
     def dialog(self, run):
         action = run.action_open_rollback_wizard()
@@ -38,7 +68,7 @@ class RollbackCase(ClinikoSandboxCase):
 
 class TestRollbackDialog(RollbackCase):
     def test_the_dialog_counts_per_resource_what_will_be_removed_and_restored(self):
-        run = self.migrate()
+        run = self.migration
         wizard = self.dialog(run)
         created = self.created_lines(run)
         self.assertEqual(wizard.remove_count, len(created))
@@ -52,15 +82,13 @@ class TestRollbackDialog(RollbackCase):
         self.assertIn("Safe to run twice", wizard.summary)
 
     def test_the_dialog_of_an_update_run_counts_what_will_be_restored(self):
-        self.migrate()
         pid = next(
             pid
             for pid, patient in sorted(self.patients_in_cliniko().items())
             if not patient.get("deleted_at") and not patient.get("archived_at")
         )
-        self.sandbox.clinic.tick(60)
-        self.sandbox.clinic.update("patients", pid, city="Bendigo")
-        update_run = self.migrate()
+        self.change_in_cliniko(pid, city="Bendigo")
+        update_run = self.migrate(resources="patients")
         wizard = self.dialog(update_run)
         updates = update_run.audit_ids.filtered(
             lambda line: not line.is_rollback and line.action == "update"
@@ -70,8 +98,8 @@ class TestRollbackDialog(RollbackCase):
         self.assertEqual(wizard.remove_count, len(self.created_lines(update_run)))
 
     def test_confirming_the_dialog_rolls_the_run_back(self):
-        before = self.row_counts()
-        run = self.migrate()
+        before = self.before
+        run = self.migration
         self.assertNotEqual(self.row_counts(), before)
         action = self.dialog(run).action_confirm()
         self.assertEqual(action["res_id"], run.id)
@@ -83,8 +111,8 @@ class TestRollbackDialog(RollbackCase):
         self.assertEqual(summary["failed"], 0)
 
     def test_running_it_twice_is_harmless(self):
-        before = self.row_counts()
-        run = self.migrate()
+        before = self.before
+        run = self.migration
         self.dialog(run).action_confirm()
         lines = len(run.audit_ids)
         summary = run.cliniko_rollback_summary()
@@ -107,7 +135,7 @@ class TestRollbackDialog(RollbackCase):
 
 class TestKeptRecords(RollbackCase):
     def test_a_lead_a_salesman_edited_after_the_run_is_kept_and_listed(self):
-        run = self.migrate()
+        run = self.migration
         salesman = new_test_user(
             self.env, login="cliniko_rollback_sales", groups="sales_team.group_sale_salesman"
         )
@@ -155,7 +183,7 @@ class TestKeptRecords(RollbackCase):
         self.assertFalse(lead_messages.exists())
 
     def test_a_record_only_the_run_touched_is_not_kept(self):
-        run = self.migrate()
+        run = self.migration
         runner_kept = run.cliniko_rollback_summary()["kept"]
         self.assertEqual(runner_kept, [])
         self.assertEqual(self.dialog(run).keep_count, 0)
@@ -165,7 +193,7 @@ class TestWhatTheRunMadeIsRemoved(RollbackCase):
     default_unmatched_practitioners = "placeholder"
 
     def test_messages_attachments_events_and_placeholder_users_are_removed(self):
-        run = self.migrate()
+        run = self.migration
         made = {
             model: self.created_lines(run, model)
             for model in ("mail.message", "ir.attachment", "calendar.event", "res.users")
@@ -189,7 +217,7 @@ class TestWhatTheRunMadeIsRemoved(RollbackCase):
                     self.assertFalse(left)
 
     def test_a_record_still_used_elsewhere_is_archived_and_the_others_removed(self):
-        run = self.migrate()
+        run = self.migration
         partners = self.env["res.partner"].browse(
             self.created_lines(run, "res.partner").mapped("res_id")
         )
@@ -208,9 +236,11 @@ class TestWhatTheRunMadeIsRemoved(RollbackCase):
 
 
 class TestSampleRollback(RollbackCase):
+    run_values = {"run_type": "sample", "sample_size": 5}
+
     def test_a_sample_run_rolls_back_to_nothing(self):
-        before = self.row_counts()
-        run = self.migrate(run_type="sample", sample_size=5)
+        before = self.before
+        run = self.migration
         self.assertEqual(run.state, "done", run.error_message)
         self.assertNotEqual(self.row_counts(), before)
         wizard = self.dialog(run)

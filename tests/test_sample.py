@@ -12,7 +12,15 @@ COVERED = (("appointment_type_id", "type"), ("practitioner_id", "practitioner"))
 
 
 class TestSample(ClinikoSandboxCase):
+    """One sample run of 8 patients in ``setUpClass``; tests that keep or roll it back do so
+    inside their own savepoint."""
+
     sandbox_options = {"seed": 3, "patients": 30}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sample_migration = cls.start_run(run_type="sample", sample_size=8)
 
     def clinic(self):
         return self.sandbox.clinic.resources
@@ -40,8 +48,8 @@ class TestSample(ClinikoSandboxCase):
             covered.add(("location", group.get("business_id")))
         return {entry for entry in covered if entry[1]}
 
-    def sample_run(self, size=8):
-        run = self.migrate(run_type="sample", sample_size=size)
+    def sample_run(self):
+        run = self.sample_migration
         self.assertEqual(run.state, "done", run.error_message)
         return run
 

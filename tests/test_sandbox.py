@@ -21,13 +21,13 @@ import requests
 
 try:  # inside the addon package (pytest-odoo)
     from ..tools import sandbox_clinic
-    from ..tools.cliniko_sandbox import ClinikoSandbox
+    from ..tools.cliniko_sandbox import ClinikoSandbox, SteppingClock
 except ImportError:  # plain pytest: import the tools directory directly
     TOOLS = str(Path(__file__).resolve().parent.parent / "tools")
     if TOOLS not in sys.path:
         sys.path.insert(0, TOOLS)
     import sandbox_clinic
-    from cliniko_sandbox import ClinikoSandbox
+    from cliniko_sandbox import ClinikoSandbox, SteppingClock
 
 SANDBOX_SCRIPT = Path(__file__).resolve().parent.parent / "tools" / "cliniko_sandbox.py"
 HEADERS = {"Accept": "application/json", "User-Agent": "Sandbox tests (tests@example.com)"}
@@ -470,10 +470,11 @@ def test_settings_and_user(sandbox, api, clinic):
 
 
 def test_rate_limit_answers_429_with_x_ratelimit_reset():
-    with ClinikoSandbox(seed=1, rate_limit=3, rate_window=2.0) as server:
+    clock = SteppingClock()  # the sandbox's clock: the window passes without real waiting
+    with ClinikoSandbox(seed=1, rate_limit=3, rate_window=2.0, clock=clock.time) as server:
         api = session_for(server)
         statuses = [api.get(server.url("/taxes")).status_code for _ in range(3)]
-        started = time.time()
+        started = clock.time()
         limited = api.get(server.url("/taxes"))
         assert statuses == [200, 200, 200]
         assert limited.status_code == 429
@@ -481,7 +482,7 @@ def test_rate_limit_answers_429_with_x_ratelimit_reset():
         assert started - 1 <= reset <= started + 3
         assert "message" in limited.json()
         assert server.requests_log[-1]["status"] == 429
-        time.sleep(max(0.0, reset - time.time()) + 0.05)
+        clock.sleep(max(0.0, reset - clock.time()) + 0.05)
         assert api.get(server.url("/taxes")).status_code == 200
 
 

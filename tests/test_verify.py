@@ -7,10 +7,17 @@ from .common import ClinikoSandboxCase
 
 
 class TestVerify(ClinikoSandboxCase):
+    """One run in ``setUpClass``; each test edits and verifies inside its own savepoint."""
+
     sandbox_options = {"seed": 1, "patients": 12}
 
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.migration = cls.start_run()
+
     def run_done(self):
-        run = self.migrate()
+        run = self.migration
         self.assertEqual(run.state, "done", run.error_message)
         return run
 

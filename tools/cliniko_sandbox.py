@@ -31,7 +31,8 @@ What it does (the digest is /work/shared/cliniko-api/SPEC.md, section 4):
 * GET one: 404 ``{"message": "Not found"}`` for unknown or deleted IDs. Archived patients ARE
   served by default (set ``sandbox.archived_patient_404 = True`` for the ISS #318 behaviour).
 * Rate limit: ``rate_limit`` requests per ``rate_window`` seconds per key owner, then 429 with
-  ``X-RateLimit-Reset`` (epoch seconds, rounded up, when the window ends).
+  ``X-RateLimit-Reset`` (epoch seconds, rounded up, when the window ends), on ``clock``
+  (``time.time``; a test gives the same stand-in clock to the sandbox and the client).
 * Faults: seeded random 500s, slow answers and dropped connections, plus ``fail_next``.
 * ``/v1/patient_attachments/{id}/content`` answers 302 to ``/files/<token>/<filename>`` on this
   server, which serves the bytes without authentication.
@@ -417,6 +418,26 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 64
 
 
+class SteppingClock:
+    """A stand-in for ``time.time`` and ``time.sleep`` that a test hands to both a sandbox
+    (``clock=``) and a client (``clock=``, ``sleep=``): a sleep is recorded in ``sleeps`` and
+    moves the clock on at once, so rate limits are waited out without real waiting."""
+
+    def __init__(self, start=None):
+        self.now = time.time() if start is None else float(start)
+        self.sleeps = []
+        self._lock = threading.Lock()
+
+    def time(self):
+        with self._lock:
+            return self.now
+
+    def sleep(self, seconds):
+        with self._lock:
+            self.sleeps.append(seconds)
+            self.now += max(0.0, seconds)
+
+
 class ClinikoSandbox:
     """A Cliniko API v1 look-alike serving ``clinic`` on ``host:port`` (port 0: any free one)."""
 
@@ -436,8 +457,10 @@ class ClinikoSandbox:
         api_key=None,
         shard="au1",
         clinic=None,
+        clock=time.time,
     ):
         self.seed = seed
+        self.clock = clock
         self.shard = shard
         self.host, self.port = host, port
         self.rate_limit, self.rate_window = rate_limit, float(rate_window)
@@ -663,7 +686,7 @@ class ClinikoSandbox:
         if not self.rate_limit:
             return None
         with self._lock:
-            now = time.time()
+            now = self.clock()
             window = self._windows.get(owner)
             if window is None or now >= window[0] + self.rate_window:
                 window = self._windows[owner] = [now, 0]
