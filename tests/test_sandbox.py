@@ -644,11 +644,13 @@ def test_invoice_totals_add_up_and_appointments_agree_with_their_invoices(clinic
         assert appointment["treatment_note_status"] == notes.get(appointment["id"])
 
 
-def test_ten_thousand_patients_generate_in_a_few_seconds():
-    started = time.time()
-    clinic = sandbox_clinic.generate_clinic(11, 10_000)
-    assert len(clinic.resources["patients"]) == 10_000
-    assert time.time() - started < 30  # about 3-5 s on a laptop; generous for busy CI
+def test_a_large_clinic_has_as_many_patients_as_asked_each_with_its_own_id():
+    # How fast it generates is the benchmark's business, not a test's.
+    clinic = sandbox_clinic.generate_clinic(11, 3_000)
+    patients = clinic.resources["patients"]
+    assert len(patients) == 3_000
+    assert len({p["id"] for p in patients.values()}) == 3_000
+    assert all(str(pid) == str(p["id"]) for pid, p in patients.items())
 
 
 # -- the messy clinic: every edge case is planted in the default 12-patient clinic --------------
