@@ -7,9 +7,12 @@ a form restricted to its practitioner, a confidential memo, HTML and SVG files, 
 announces 2 GB, and hostile markup in the API's strings.
 """
 
+import importlib.util
 import io
 import json
+import os
 import re
+import sys
 import threading
 import tracemalloc
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,7 +21,7 @@ import lxml.html
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import HttpCase, tagged
+from odoo.tests import BaseCase, HttpCase, tagged
 
 from ..cliniko_api import ClinikoClient, ClinikoFileTooLargeError, ClinikoUnsafeRedirectError
 from ..models.cliniko_connection import SANDBOX_PARAM
@@ -546,3 +549,32 @@ class TestClinicalAccess(ClinikoSandboxCase, HttpCase):
         )
         self.assertEqual(self.connection.base_url, self.sandbox.base_url)
         self.assertTrue(self.connection.api_key_set)
+
+
+def _cli_module():
+    """The addon's ``cli/cliniko.py`` (Odoo loads it as ``odoo.cli.cliniko``)."""
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "cli", "cliniko.py")
+    spec = importlib.util.spec_from_file_location("odoo.cli.cliniko", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class TestCommandLineKey(BaseCase):
+    """The key reaches the command without showing in the process list or shell history."""
+
+    def test_the_key_comes_from_stdin_the_environment_or_the_option(self):
+        api_key = _cli_module()._api_key
+        stdin, environ = sys.stdin, dict(os.environ)
+        try:
+            sys.stdin = io.StringIO("  key-from-stdin-au2\nnext line\n")
+            os.environ["CLINIKO_API_KEY"] = "key-from-env-au1"
+            self.assertEqual(api_key("-"), "key-from-stdin-au2")
+            self.assertEqual(api_key(None), "key-from-env-au1")
+            self.assertEqual(api_key("key-on-the-line-au1"), "key-on-the-line-au1")
+            del os.environ["CLINIKO_API_KEY"]
+            self.assertIsNone(api_key(None))
+        finally:
+            sys.stdin = stdin
+            os.environ.clear()
+            os.environ.update(environ)
