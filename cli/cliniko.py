@@ -194,7 +194,9 @@ class Cliniko(Command):
         else:
             options.api_key = _api_key(options.api_key)
             if not options.api_key:
-                parser.error("give --api-key - (the key on stdin), $CLINIKO_API_KEY or --connection")
+                parser.error(
+                    "give --api-key - (the key on stdin), $CLINIKO_API_KEY or --connection"
+                )
             connection = Connection.search(
                 [("api_key", "=", options.api_key), ("base_url", "=", options.base_url or False)],
                 limit=1,
