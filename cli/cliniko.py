@@ -11,6 +11,10 @@
     odoo-bin --addons-path=PATHS cliniko import-export -d DB [--connection ID] --file F
              [--file F ...] [--accept-proposed-map] [--date-order dmy|mdy] --json
 
+The API key: ``--api-key -`` reads it from standard input and, without ``--api-key``, the
+environment variable ``CLINIKO_API_KEY`` gives it; both keep it out of the process list and
+the shell history (``--api-key KEY`` still works, for scripts that cannot do otherwise).
+
 With --json the last line of standard output is one JSON object (the step's summary). The exit
 status is non-zero when the step did not end as expected (2 when it was refused, e.g. a run on
 an unconfirmed field map without --accept-proposed-map). Odoo loads this file as
@@ -21,6 +25,7 @@ is loaded.
 import argparse
 import json
 import logging
+import os
 import sys
 
 from odoo import SUPERUSER_ID, api
@@ -79,7 +84,11 @@ class Cliniko(Command):
             "--final", action="store_true", help="the final sync, with its reconciliation"
         )
         for sub in (audit, sample, migrate, delta):
-            sub.add_argument("--api-key", help="Cliniko API key (else the connection's)")
+            sub.add_argument(
+                "--api-key",
+                help="Cliniko API key; '-' reads it from standard input (else $CLINIKO_API_KEY, "
+                "else the connection's). A key on the command line shows in the process list.",
+            )
             sub.add_argument("--base-url", help="API base URL override, e.g. a sandbox")
             sub.add_argument("--connection", type=int, help="id of an existing connection")
             sub.add_argument("--contact-email", help="e-mail sent in the User-Agent")
@@ -225,8 +234,11 @@ class Cliniko(Command):
             if not connection:
                 parser.error("no connection %s" % options.connection)
         else:
+            options.api_key = _api_key(options.api_key)
             if not options.api_key:
-                parser.error("give --api-key (or --connection)")
+                parser.error(
+                    "give --api-key - (the key on stdin), $CLINIKO_API_KEY or --connection"
+                )
             connection = Connection.search(
                 [("api_key", "=", options.api_key), ("base_url", "=", options.base_url or False)],
                 limit=1,
@@ -263,3 +275,13 @@ class Cliniko(Command):
             else:
                 lines.append("%s: %s" % (key, value))
         sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _api_key(given):
+    """The key from ``--api-key`` ('-': the first line of standard input), else from
+    ``$CLINIKO_API_KEY``; None when there is none."""
+    if given == "-":
+        given = sys.stdin.readline()
+    elif not given:
+        given = os.environ.get("CLINIKO_API_KEY")
+    return (given or "").strip() or None

@@ -1,15 +1,17 @@
 """Cliniko REST API v1 client (pure Python; importing it does not need Odoo)."""
 
-from .client import DEFAULT_SHARD, ClinikoClient, shard_from_key
+from .client import DEFAULT_SHARD, ClinikoClient, check_base_url, shard_from_key
 from .errors import (
     ClinikoAuthError,
     ClinikoBadRequestError,
     ClinikoConnectionError,
     ClinikoError,
+    ClinikoFileTooLargeError,
     ClinikoNotFoundError,
     ClinikoPermissionError,
     ClinikoRateLimitError,
     ClinikoUnavailableError,
+    ClinikoUnsafeRedirectError,
     ClinikoValidationError,
 )
 from .ratelimit import SlidingWindowLimiter
@@ -21,11 +23,14 @@ __all__ = [
     "ClinikoClient",
     "ClinikoConnectionError",
     "ClinikoError",
+    "ClinikoFileTooLargeError",
     "ClinikoNotFoundError",
     "ClinikoPermissionError",
     "ClinikoRateLimitError",
     "ClinikoUnavailableError",
+    "ClinikoUnsafeRedirectError",
     "ClinikoValidationError",
     "SlidingWindowLimiter",
+    "check_base_url",
     "shard_from_key",
 ]

@@ -5,7 +5,13 @@
   auth with the key as user name and an empty password.
 * The key is only ever sent to the base host: redirects are never followed automatically, and
   ``links.next`` or absolute URLs pointing elsewhere are refused. Only :meth:`download` follows
-  a redirect, and it drops the ``Authorization`` header when the target is another host.
+  a redirect, and it drops the ``Authorization`` header when the target is another host. A
+  redirect to another host must be https and must not resolve to a private, loopback,
+  link-local or reserved address (``allow_private_hosts=True`` only for a local sandbox).
+* ``check_base_url`` is the one rule for base URLs: ``https://api.<shard>.cliniko.com/v1``,
+  anything else only for a sandbox.
+* :meth:`download` takes a size cap (``max_bytes``), checked against the announced
+  ``Content-Length`` before reading and against the bytes received while streaming.
 * A client-side sliding window keeps under Cliniko's 200 requests/minute; 429 answers wait
   until ``X-RateLimit-Reset``; 5xx, timeouts and dropped connections are retried with
   exponential backoff. Every sleep is announced first through ``on_wait(reason, seconds)``.
@@ -17,9 +23,11 @@ import base64
 import datetime
 import email.utils
 import hashlib
+import ipaddress
 import logging
 import random
 import re
+import socket
 import time
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -31,8 +39,10 @@ from .errors import (
     ERRORS_BY_STATUS,
     ClinikoConnectionError,
     ClinikoError,
+    ClinikoFileTooLargeError,
     ClinikoRateLimitError,
     ClinikoUnavailableError,
+    ClinikoUnsafeRedirectError,
     ClinikoValidationError,
 )
 from .ratelimit import SlidingWindowLimiter
@@ -46,6 +56,7 @@ MAX_PER_PAGE = 100
 MAX_RATE_LIMITED_IN_A_ROW = 20
 RATE_LIMIT_MARGIN = 0.5  # seconds added to Cliniko's reset time
 MAX_REDIRECTS = 3  # download() only
+CLINIKO_BASE_URL_RE = re.compile(r"^https://api\.[a-z]{2}\d{1,2}\.cliniko\.com/v1$")
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 # List endpoints whose last path segment is a state, not the resource: /patients/archived
 # answers {"patients": [...]}.
@@ -57,6 +68,41 @@ _RETRYABLE_EXCEPTIONS = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
+
+
+def check_base_url(base_url, allow_sandbox=False):
+    """The base URL, normalised; raise ValueError unless it is Cliniko's own
+    (``https://api.<shard>.cliniko.com/v1``) or, with ``allow_sandbox``, any http(s) URL.
+
+    The key is sent to this URL: a URL someone may type is a way to pull the key out."""
+    url = (base_url or "").strip().rstrip("/")
+    parts = urlsplit(url)
+    if CLINIKO_BASE_URL_RE.match(url.lower()):
+        return url.lower()
+    if allow_sandbox and parts.scheme in ("http", "https") and parts.hostname:
+        return url
+    raise ValueError(
+        "The base URL must be Cliniko's, https://api.<shard>.cliniko.com/v1 (other URLs only "
+        "for a sandbox, when the system parameter allows it)."
+    )
+
+
+def _public_host(hostname, port):
+    """Raise ClinikoUnsafeRedirectError unless every address ``hostname`` resolves to is a
+    public one (no loopback, private, link-local, reserved or multicast address)."""
+    try:
+        infos = socket.getaddrinfo(hostname, port, proto=socket.IPPROTO_TCP)
+    except OSError:
+        raise ClinikoUnsafeRedirectError(
+            "Refusing a redirect to %s: the host does not resolve." % hostname
+        ) from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        if not address.is_global or address.is_multicast:
+            raise ClinikoUnsafeRedirectError(
+                "Refusing a redirect to %s: it is a private, loopback or link-local address."
+                % hostname
+            )
 
 
 def shard_from_key(api_key):
@@ -227,6 +273,7 @@ class ClinikoClient:
         sleep=time.sleep,
         clock=None,
         session=None,
+        allow_private_hosts=False,
     ):
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError("A Cliniko API key is required.")
@@ -272,6 +319,8 @@ class ClinikoClient:
         self._clock = clock or time.time
         self._session = session if session is not None else requests.Session()
         self._owns_session = session is None
+        # Only a local sandbox redirects to 127.0.0.1 or over plain http.
+        self.allow_private_hosts = bool(allow_private_hosts)
         self._foreign_session = None
         self.limiter = SlidingWindowLimiter(
             per_minute,
@@ -699,13 +748,15 @@ class ClinikoClient:
                 "Cliniko's answer for %s has no total_entries." % _path_only(self._url(resource))
             ) from None
 
-    def download(self, path_or_url, fileobj, chunk_size=65536):
+    def download(self, path_or_url, fileobj, chunk_size=65536, max_bytes=None):
         """Stream a file (e.g. ``/patient_attachments/{id}/content``) into ``fileobj``.
 
         Redirects are followed by hand (at most ``MAX_REDIRECTS``): with the key to the base
         host only, WITHOUT the Authorization header to any other host. The body is written
         chunk by chunk and never held whole in memory. If the connection drops mid-body and
         ``fileobj`` is seekable, the download restarts from scratch (within ``max_retries``).
+        ``max_bytes``: a file announced (``Content-Length``) or received larger than this raises
+        ClinikoFileTooLargeError, without reading further.
         Returns ``{"content_type", "size", "sha256"}``.
         """
         url = self._url(path_or_url)
@@ -721,8 +772,15 @@ class ClinikoClient:
             try:
                 with response:
                     content_type = response.headers.get("Content-Type")
+                    self._check_announced_size(response, max_bytes, url)
                     for chunk in response.iter_content(chunk_size=chunk_size):
                         if chunk:
+                            if max_bytes is not None and size + len(chunk) > max_bytes:
+                                raise ClinikoFileTooLargeError(
+                                    "The file %s is larger than the %d bytes allowed."
+                                    % (_path_only(url), max_bytes),
+                                    path=_path_only(url),
+                                )
                             fileobj.write(chunk)
                             digest.update(chunk)
                             size += len(chunk)
@@ -747,6 +805,32 @@ class ClinikoClient:
                 self._wait("retry after dropped connection", delay)
                 continue
             return {"content_type": content_type, "size": size, "sha256": digest.hexdigest()}
+
+    @staticmethod
+    def _check_announced_size(response, max_bytes, url):
+        if max_bytes is None:
+            return
+        try:
+            announced = int(response.headers.get("Content-Length") or 0)
+        except ValueError:
+            announced = 0
+        if announced > max_bytes:
+            raise ClinikoFileTooLargeError(
+                "The file %s announces %d bytes, more than the %d allowed."
+                % (_path_only(url), announced, max_bytes),
+                path=_path_only(url),
+            )
+
+    def _check_redirect(self, target):
+        """A redirect leaving the base host must be https to a public address."""
+        if self.is_base_host(target) or self.allow_private_hosts:
+            return
+        parts = urlsplit(target)
+        if parts.scheme != "https":
+            raise ClinikoUnsafeRedirectError(
+                "Refusing a redirect to %s over plain http." % _host_only(target)
+            )
+        _public_host(parts.hostname, _origin(target)[2])
 
     def _follow(self, url):
         """GET ``url`` as a stream, following redirects by hand; returns the final response."""
@@ -775,6 +859,7 @@ class ClinikoClient:
             target = urljoin(url, location)
             if urlsplit(target).scheme not in ("http", "https"):
                 raise ClinikoError("Refusing to follow a redirect to a non-HTTP URL.")
+            self._check_redirect(target)
             authenticated = self.is_base_host(target)
             _logger.debug(
                 "download redirected to %s (%s)",

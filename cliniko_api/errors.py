@@ -91,3 +91,12 @@ ERRORS_BY_STATUS = {
     422: ClinikoValidationError,
     429: ClinikoRateLimitError,
 }
+
+
+class ClinikoFileTooLargeError(ClinikoError):
+    """A file is larger than the configured cap (announced or received): it is not stored."""
+
+
+class ClinikoUnsafeRedirectError(ClinikoError):
+    """A download redirected somewhere the client refuses to go (plain http to another host,
+    or a private, loopback or link-local address)."""

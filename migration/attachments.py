@@ -8,6 +8,13 @@ with the reason and the stored attachment is removed (its savepoint is rolled ba
 time in Cliniko is kept in ``cliniko_created_at`` since ``create_date`` cannot be set. Images are
 kept as they are (``image_no_postprocess`` is in the migration context).
 
+Files are hostile: HTML and SVG are stored as plain text (``attachments_mime_plainxml``: a
+browser never renders them from Odoo); a file larger than the connection's cap
+(``max_file_size_mb``, 100 MB by default) fails alone with the reason, whether Cliniko announces
+the size or the bytes run over it while streaming; a redirect to an unsafe host fails the file
+alone too. The bytes go from the download to a temporary file and from there, in chunks, into
+Odoo's filestore, so a file is never held in memory whole.
+
 A file still being processed in Cliniko has no bytes yet and is skipped; a file whose patient
 was not migrated fails; a file Cliniko no longer serves (404) fails. Any other download error
 (key refused, Cliniko unreachable after retries) stops the run, which a new run resumes.
@@ -15,9 +22,11 @@ was not migrated fails; a file Cliniko no longer serves (404) fails. Any other d
 
 import hashlib
 import logging
+import os
+import shutil
 import tempfile
 
-from ..cliniko_api import ClinikoError
+from ..cliniko_api import ClinikoError, ClinikoFileTooLargeError, ClinikoUnsafeRedirectError
 from .history import patient_leads, require_patient_lead
 from .importer import Importer, MappingError, snapshot
 from .values import link_id, parse_datetime, text
@@ -25,7 +34,9 @@ from .values import link_id, parse_datetime, text
 _logger = logging.getLogger(__name__)
 
 # Files up to this size stay in memory while downloading; larger ones spill to disk.
-SPOOL_MAX_SIZE = 8 * 1024 * 1024
+SPOOL_MAX_SIZE = 1024 * 1024
+CHUNK_SIZE = 64 * 1024
+DEFAULT_MAX_FILE_SIZE_MB = 100
 GONE_STATUSES = (404, 410)
 UPDATABLE_FIELDS = (
     "name",
@@ -96,10 +107,28 @@ class PatientAttachmentImporter(Importer):
         for item in items:
             self._create_one(item)
 
+    def _max_bytes(self):
+        megabytes = self.runner.connection.max_file_size_mb or DEFAULT_MAX_FILE_SIZE_MB
+        return megabytes * 1024 * 1024
+
     def _create_one(self, item):
+        max_bytes = self._max_bytes()
+        announced = item.values["size"]
+        if announced is not None and announced > max_bytes:
+            item.done(
+                "fail",
+                "the file is larger than the %s bytes allowed: Cliniko announces %s bytes"
+                % (max_bytes, announced),
+            )
+            return
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX_SIZE) as spool:
             try:
-                download = self.runner.client.download(item.values["url"], spool)
+                download = self.runner.client.download(
+                    item.values["url"], spool, chunk_size=CHUNK_SIZE, max_bytes=max_bytes
+                )
+            except (ClinikoFileTooLargeError, ClinikoUnsafeRedirectError) as error:
+                item.done("fail", str(error))
+                return
             except ClinikoError as error:
                 if error.status not in GONE_STATUSES:
                     raise
@@ -119,11 +148,14 @@ class PatientAttachmentImporter(Importer):
                 "size mismatch: Cliniko announced %s bytes, %s were downloaded"
                 % (expected, download["size"])
             )
-        values = dict(
-            item.values["attachment"], raw=spool.read(), cliniko_sha256=download["sha256"]
-        )
-        attachment = self.env["ir.attachment"].create(values)
-        del values
+        # HTML and SVG from Cliniko are hostile: stored as plain text, never rendered.
+        Attachment = self.env["ir.attachment"].with_context(attachments_mime_plainxml=True)
+        values = dict(item.values["attachment"], cliniko_sha256=download["sha256"])
+        if Attachment._storage() == "file":
+            attachment = Attachment.create(values)
+            self._stream_to_filestore(attachment, spool)
+        else:
+            attachment = Attachment.create(dict(values, raw=spool.read()))
         self.env.flush_all()
         stored = self._stored_digest(attachment)
         if stored != (download["sha256"], download["size"]):
@@ -135,13 +167,59 @@ class PatientAttachmentImporter(Importer):
         item.audit("create", attachment)
 
     @staticmethod
+    def _stream_to_filestore(attachment, spool):
+        """Copy ``spool`` into Odoo's filestore in chunks (what ``raw=`` would do with the
+        whole file in memory) and point ``attachment`` at it: checksum, size, file name."""
+        Attachment = attachment.browse()
+        sha1 = hashlib.sha1()  # noqa: S324 - Odoo's filestore names files by SHA-1
+        size = 0
+        spool.seek(0)
+        directory = Attachment._full_path("cliniko_tmp")
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, delete=False) as target:
+            try:
+                while chunk := spool.read(CHUNK_SIZE):
+                    sha1.update(chunk)
+                    size += len(chunk)
+                    target.write(chunk)
+            except BaseException:
+                os.unlink(target.name)
+                raise
+        checksum = sha1.hexdigest()
+        fname = "%s/%s" % (checksum[:2], checksum)
+        full_path = Attachment._full_path(fname)
+        os.makedirs(os.path.dirname(full_path), exist_ok=True)
+        if os.path.exists(full_path):
+            os.unlink(target.name)
+        else:
+            shutil.move(target.name, full_path)
+            # Collected by the filestore GC if the transaction is rolled back.
+            Attachment._mark_for_gc(fname)
+        # store_fname, checksum and file_size are dropped from create()/write() values.
+        attachment.env.cr.execute(
+            "UPDATE ir_attachment SET store_fname = %s, checksum = %s, file_size = %s, "
+            "db_datas = NULL WHERE id = %s",
+            (fname, checksum, size, attachment.id),
+        )
+        attachment.invalidate_recordset(["store_fname", "checksum", "file_size", "db_datas"])
+
+    @staticmethod
     def _stored_digest(attachment):
-        """SHA-256 and size of the bytes as Odoo reads them back from its storage."""
+        """SHA-256 and size of the bytes as Odoo reads them back from its storage, read in
+        chunks from the filestore (whole only when the database stores them)."""
+        attachment.invalidate_recordset(["raw", "datas", "db_datas", "store_fname"])
+        digest, size = hashlib.sha256(), 0
+        if attachment.store_fname:
+            with open(attachment._full_path(attachment.store_fname), "rb") as stored:
+                while chunk := stored.read(CHUNK_SIZE):
+                    digest.update(chunk)
+                    size += len(chunk)
+        else:
+            data = attachment.raw or b""
+            digest.update(data)
+            size = len(data)
         attachment.invalidate_recordset(["raw", "datas", "db_datas"])
-        data = attachment.raw or b""
-        result = (hashlib.sha256(data).hexdigest(), len(data))
-        attachment.invalidate_recordset(["raw", "datas", "db_datas"])
-        return result
+        return digest.hexdigest(), size
 
     def update_one(self, item, attachment):
         wanted = {

@@ -72,6 +72,8 @@ UPDATABLE_FIELDS = (
     "mail_activity_type_id",
     "is_internal",
     "cliniko_note_state",
+    "cliniko_restricted",
+    "cliniko_restricted_user_id",
 )
 # Cliniko communication type codes that have an Odoo activity type.
 ACTIVITY_TYPES = {2: "mail.mail_activity_data_email", 3: "mail.mail_activity_data_call"}
@@ -521,6 +523,9 @@ class CommunicationImporter(HistoryImporter):
             "date": date,
             "subject": text(record.get("content_subject")) or False,
             "body": render_communication(record),
+            # A confidential memo: the migration managers only (a memo names no practitioner).
+            "cliniko_restricted": bool(record.get("confidential")),
+            "cliniko_restricted_user_id": False,
         }
         return {"messages": [self.message_values(item, "patient", lead, values)]}
 
@@ -534,12 +539,24 @@ class PatientFormImporter(HistoryImporter):
             reason = "not completed"
         return reason
 
+    def prepare(self, items):
+        super().prepare(items)
+        booking_ids = {link_id(item.record.get("booking")) for item in items} - {None}
+        self._appointments = self.runner.records("individual_appointments", booking_ids)
+
+    def _practitioner_user(self, record):
+        """The user of the practitioner of the form's appointment (its lead's salesperson)."""
+        visit = self._appointments.get(link_id(record.get("booking")))
+        return visit.user_id if visit is not None and visit._name == "crm.lead" else None
+
     def map(self, item):
         record = item.record
         lead = self.patient_lead(item)
         date = self.message_date(record)
         if not date:
             raise MappingError("the form has no creation date")
+        restricted = bool(record.get("restricted_to_practitioner"))
+        user = self._practitioner_user(record) if restricted else None
         values = {
             "message_type": "comment",
             "subtype_id": self._refs["note"],
@@ -549,6 +566,9 @@ class PatientFormImporter(HistoryImporter):
             "date": date,
             "subject": False,
             "body": render_patient_form(record),
+            # Restricted to its practitioner in Cliniko: that user and the managers only.
+            "cliniko_restricted": restricted,
+            "cliniko_restricted_user_id": user.id if user else False,
         }
         return {"messages": [self.message_values(item, "patient", lead, values)]}
 

@@ -98,7 +98,7 @@ def map_patient(record, region=None):
         street2=street2 or False,
         city=text(record.get("city")) or False,
         zip=text(record.get("post_code")) or False,
-        comment=plaintext2html(notes) if notes else False,
+        # The patient's notes are clinical: on the lead only (every user reads partners).
         type="contact",
         is_company=False,
     )
@@ -407,6 +407,7 @@ class PatientImporter(Importer):
         for target in ("partner", "lead"):
             values[target]["country_id"] = country.id or False
             values[target]["state_id"] = state.id or False
+        values["partner"]["company_id"] = self.runner.connection.company_id.id
         values["lead"].update(self.patient_lead_defaults)
         values["lead"].update(self._links(item.record, values["warnings"]))
         item.message = "; ".join(values["warnings"])

@@ -34,7 +34,12 @@ from .importer import Importer, changed_values, snapshot
 from .values import link_id, text
 
 PLACEHOLDER_DOMAIN = "placeholder.invalid"
-PLACEHOLDER_GROUPS = ("base.group_user", "sales_team.group_sale_salesman")
+# A practitioner treats: their placeholder reads the clinical record (issue 11).
+PLACEHOLDER_GROUPS = (
+    "base.group_user",
+    "sales_team.group_sale_salesman",
+    "cliniko_crm_migration.group_cliniko_clinical",
+)
 
 
 def placeholder_login(cliniko_id):

@@ -77,7 +77,7 @@ DEFAULT_MAP = (
     ("patients", "post_code", "Post code", "text", ("partner/zip",), ""),
     ("patients", "state", "State", "text", ("partner/state_id", "lead/state_id"), ""),
     ("patients", "country_code", "Country", "text", ("partner/country_id", "lead/country_id"), ""),
-    ("patients", "notes", "Notes", "text", ("partner/comment", "lead/description"), ""),
+    ("patients", "notes", "Notes", "text", ("lead/description",), ""),
     ("patients", "occupation", "Occupation", "text", ("partner/function", "lead/function"), ""),
     ("patients", "archived_at", "Archived", "datetime", ("partner/active", "lead/active"), "R"),
     ("patients", "created_at", "Created in Cliniko", "datetime",

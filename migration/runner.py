@@ -379,6 +379,8 @@ class MigrationRunner:
             "probability": probability,
             "automated_probability": probability,
             "cliniko_connection_id": self.connection.id,
+            # The connection's company: other companies' rules keep their users out.
+            "company_id": self.connection.company_id.id,
         }
         if "iap_enrich_done" in self.env["crm.lead"]._fields:
             # crm_iap_enrich would send the e-mail of every new lead to Odoo's IAP service.

@@ -9,12 +9,17 @@ out of its repr, its errors and its logs.
 "Test connection" asks Cliniko who owns the key, then how many records it holds per resource of
 the migration graph (``total_entries``), stored as lines on the connection. Failures are put in
 plain words: a bad key, a missing permission, the rate limit, Cliniko unreachable.
+
+The key goes where ``base_url`` points, so ``base_url`` accepts only Cliniko's own
+``https://api.<shard>.cliniko.com/v1``, unless the system parameter ``SANDBOX_PARAM`` (off by
+default; the demo and the tests set it) allows a sandbox; changing it clears the stored key,
+so a key typed for one host is never sent to another.
 """
 
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from ..cliniko_api import (
     ClinikoAuthError,
@@ -24,6 +29,7 @@ from ..cliniko_api import (
     ClinikoPermissionError,
     ClinikoRateLimitError,
     ClinikoUnavailableError,
+    check_base_url,
     shard_from_key,
 )
 from ..migration import graph
@@ -33,6 +39,9 @@ _logger = logging.getLogger(__name__)
 MANAGER_GROUP = "cliniko_crm_migration.group_cliniko_manager"
 # Nobody is in this group: the stored key is read by sudo code only.
 KEY_GROUP = "cliniko_crm_migration.group_cliniko_api_key"
+
+# System parameter: "True" lets base_url point at a sandbox (and downloads reach local hosts).
+SANDBOX_PARAM = "cliniko_crm_migration.allow_sandbox_url"
 
 # Resources read from more than one Cliniko list (the active and the inactive ones).
 EXTRA_LISTS = {"practitioners": ("/practitioners/inactive",)}
@@ -117,6 +126,12 @@ class ClinikoConnection(models.Model):
         default=180,
         help="Client-side budget; Cliniko allows 200 requests per minute per user.",
     )
+    max_file_size_mb = fields.Integer(
+        string="Largest File (MB)",
+        default=100,
+        help="A Cliniko file larger than this (announced or received) is not migrated: it "
+        "fails alone, with its size in the audit log.",
+    )
     country_id = fields.Many2one(
         "res.country",
         string="Default country",
@@ -143,6 +158,35 @@ class ClinikoConnection(models.Model):
         string="Records in Cliniko",
         readonly=True,
     )
+
+    @api.model
+    def _cliniko_sandbox_allowed(self):
+        value = self.env["ir.config_parameter"].sudo().get_param(SANDBOX_PARAM) or ""
+        return value.strip().lower() in ("1", "true", "yes")
+
+    @api.constrains("base_url")
+    def _check_base_url(self):
+        allowed = self._cliniko_sandbox_allowed()
+        for connection in self.filtered("base_url"):
+            try:
+                check_base_url(connection.base_url, allow_sandbox=allowed)
+            except ValueError as error:
+                raise ValidationError(str(error)) from None
+
+    def write(self, vals):
+        if "base_url" in vals:
+            if vals["base_url"]:
+                # Refused before anything else is written (the key below, in particular).
+                try:
+                    check_base_url(vals["base_url"], self._cliniko_sandbox_allowed())
+                except ValueError as error:
+                    raise ValidationError(str(error)) from None
+            new = (vals["base_url"] or "").strip().rstrip("/")
+            moved = self.filtered(lambda c: (c.base_url or "").strip().rstrip("/") != new)
+            if moved and "api_key" not in vals and not vals.get("api_key_input"):
+                # A key typed for one host is never sent to another: type it again.
+                super(ClinikoConnection, moved.sudo()).write({"api_key": False})
+        return super().write(vals)
 
     def _compute_api_key_input(self):
         for connection in self:
@@ -187,10 +231,18 @@ class ClinikoConnection(models.Model):
                 self.env._("The connection %s has no contact e-mail.", self.display_name)
             )
         options.setdefault("per_minute", self.per_minute or 180)
+        sandbox = self._cliniko_sandbox_allowed()
+        # Checked again at use: a sandbox URL stored while the parameter was on is refused
+        # once it is off.
+        try:
+            base_url = check_base_url(self.base_url, sandbox) if self.base_url else None
+        except ValueError as error:
+            raise UserError(str(error)) from None
         return ClinikoClient(
             api_key,
             contact_email=self.contact_email,
-            base_url=self.base_url or None,
+            base_url=base_url,
+            allow_private_hosts=sandbox,
             **options,
         )
 

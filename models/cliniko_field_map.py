@@ -14,6 +14,8 @@ from ..migration import proposer
 from ..migration.patients import custom_field_answer
 from ..migration.values import parse_date, text
 
+CLINICAL_GROUP = "cliniko_crm_migration.group_cliniko_clinical"
+
 TARGET_KINDS = [
     ("odoo", "Odoo field"),
     ("new", "New field"),
@@ -167,6 +169,10 @@ class ClinikoFieldMap(models.Model):
                 if field.compute and field.readonly:
                     continue
                 if field.related:
+                    continue
+                # A custom field's answer is clinical: never onto a partner field every
+                # internal user reads, only onto one kept for the clinical group.
+                if model == "res.partner" and CLINICAL_GROUP not in (field.groups or ""):
                     continue
                 candidates.append(
                     {"model": model, "name": name, "string": field.string, "type": field.type}

@@ -136,8 +136,12 @@ class CrmLead(models.Model):
     # read-only).
 
     # On the patient's lead: every invoice of the patient.
+    # Invoices are health data (what was treated, who pays): clinical users only.
     cliniko_invoice_ids = fields.One2many(
-        "cliniko.invoice", "patient_lead_id", string="Cliniko Invoices"
+        "cliniko.invoice",
+        "patient_lead_id",
+        string="Cliniko Invoices",
+        groups="cliniko_crm_migration.group_cliniko_clinical",
     )
     cliniko_invoice_count = fields.Integer(
         string="Invoices", compute="_compute_cliniko_invoice_summary", store=True, readonly=False
@@ -160,7 +164,10 @@ class CrmLead(models.Model):
     )
     # On the appointment's lead: the invoice(s) of the visit.
     cliniko_visit_invoice_ids = fields.One2many(
-        "cliniko.invoice", "appointment_lead_id", string="Visit Invoices"
+        "cliniko.invoice",
+        "appointment_lead_id",
+        string="Visit Invoices",
+        groups="cliniko_crm_migration.group_cliniko_clinical",
     )
     cliniko_visit_invoice_number = fields.Char(
         string="Invoice Number",

@@ -7,6 +7,8 @@
   refuses while another run of the same connection is running, so two runs never overlap.
 """
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 
 from ..migration.delta import DeltaRunner
@@ -30,8 +32,10 @@ class ClinikoMigrationRun(models.Model):
     )
     is_final_sync = fields.Boolean(string="Final Sync", readonly=True, copy=False)
     reconciliation = fields.Json(string="Reconciliation Data", readonly=True, copy=False)
+    # Built with markupsafe from an RPC-writable JSON field and API numbers: every value is
+    # escaped, and the ORM sanitizes the result once more.
     reconciliation_html = fields.Html(
-        string="Reconciliation", compute="_compute_reconciliation_html", sanitize=False
+        string="Reconciliation", compute="_compute_reconciliation_html"
     )
     conflict_ids = fields.One2many("cliniko.sync.conflict", "run_id", string="Conflicts")
     conflict_count = fields.Integer(compute="_compute_conflict_count")
@@ -48,22 +52,22 @@ class ClinikoMigrationRun(models.Model):
             if not rows:
                 run.reconciliation_html = False
                 continue
-            body = "".join(
-                "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>"
-                % (
-                    row["label"],
-                    "?" if row["cliniko"] is None else row["cliniko"],
-                    row["references"],
-                    row["odoo"],
-                    row["odoo_active"],
+            body = Markup("").join(
+                Markup("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>").format(
+                    row.get("label"),
+                    "?" if row.get("cliniko") is None else row.get("cliniko"),
+                    row.get("references"),
+                    row.get("odoo"),
+                    row.get("odoo_active"),
                 )
                 for row in rows
+                if isinstance(row, dict)
             )
-            run.reconciliation_html = (
+            run.reconciliation_html = Markup(
                 '<table class="table table-sm"><thead><tr><th>Resource</th><th>In Cliniko</th>'
                 "<th>Reference rows</th><th>Odoo records</th><th>Active in Odoo</th></tr>"
-                "</thead><tbody>%s</tbody></table>" % body
-            )
+                "</thead><tbody>{}</tbody></table>"
+            ).format(body)
 
     # -- lock --------------------------------------------------------------------------------
     def _cliniko_check_startable(self):

@@ -37,6 +37,14 @@ class CrmLead(models.Model):
 class MailMessage(models.Model):
     _inherit = "mail.message"
 
+    # Cliniko's own restriction (a form restricted to its practitioner, a confidential memo):
+    # a global record rule lets only that user and the migration managers read it.
+    cliniko_restricted = fields.Boolean(
+        string="Restricted in Cliniko", readonly=True, copy=False
+    )
+    cliniko_restricted_user_id = fields.Many2one(
+        "res.users", string="Restricted To", readonly=True, copy=False, ondelete="set null"
+    )
     cliniko_note_state = fields.Selection(
         NOTE_STATES,
         string="Cliniko Note Status",

@@ -15,6 +15,13 @@ class IrAttachment(models.Model):
         string="Uploaded in Cliniko", readonly=True, copy=False, index="btree_not_null"
     )
     cliniko_archived_at = fields.Datetime(string="Archived in Cliniko", readonly=True, copy=False)
+    # Same restriction as on history messages (security/cliniko_security.xml).
+    cliniko_restricted = fields.Boolean(
+        string="Restricted in Cliniko", readonly=True, copy=False
+    )
+    cliniko_restricted_user_id = fields.Many2one(
+        "res.users", string="Restricted To", readonly=True, copy=False, ondelete="set null"
+    )
     cliniko_sha256 = fields.Char(
         string="SHA-256 (verified)",
         readonly=True,

@@ -4,6 +4,7 @@ from . import test_audit_resolutions
 from . import test_background_run
 from . import test_cli
 from . import test_client
+from . import test_clinical_access
 from . import test_conflicts
 from . import test_connect
 from . import test_contacts

@@ -2,6 +2,7 @@
 
 from odoo.tests import TransactionCase
 
+from ..models.cliniko_connection import SANDBOX_PARAM
 from ..tools.cliniko_sandbox import ClinikoSandbox
 
 
@@ -22,6 +23,8 @@ class ClinikoSandboxCase(TransactionCase):
         options = dict({"rate_limit": 0}, **cls.sandbox_options)
         cls.sandbox = ClinikoSandbox(**options).start()
         cls.addClassCleanup(cls.sandbox.stop)
+        # The sandbox runs on 127.0.0.1 over http: allowed only with this parameter.
+        cls.env["ir.config_parameter"].set_param(SANDBOX_PARAM, "True")
         cls.connection = cls.env["cliniko.connection"].create(
             {
                 "name": "Sandbox clinic",

@@ -37,6 +37,13 @@ class TestCliniko(BaseCase):
             cls.db = "cliniko_cli_%s" % uuid.uuid4().hex[:8]
             cls.addClassCleanup(cls._drop_db)
             cls.odoo(["-d", cls.db, "-i", "cliniko_crm_migration", "--stop-after-init"], check=True)
+        # The sandbox's http://127.0.0.1 base URL is allowed only with this parameter.
+        with db_connect(cls.db).cursor() as cr:
+            cr.execute(
+                "INSERT INTO ir_config_parameter (key, value) VALUES (%s, 'True')"
+                " ON CONFLICT (key) DO UPDATE SET value = 'True'",
+                ["cliniko_crm_migration.allow_sandbox_url"],
+            )
 
     @classmethod
     def _drop_db(cls):

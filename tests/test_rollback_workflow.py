@@ -137,7 +137,10 @@ class TestKeptRecords(RollbackCase):
     def test_a_lead_a_salesman_edited_after_the_run_is_kept_and_listed(self):
         run = self.migration
         salesman = new_test_user(
-            self.env, login="cliniko_rollback_sales", groups="sales_team.group_sale_salesman"
+            self.env,
+            login="cliniko_rollback_sales",
+            # Patient leads are for clinical users only (issue 11).
+            groups="sales_team.group_sale_salesman,cliniko_crm_migration.group_cliniko_clinical",
         )
         run_messages = self.env["mail.message"].browse(
             self.created_lines(run, "mail.message").mapped("res_id")

@@ -4,6 +4,7 @@ progress and diff, verify, roll back."""
 
 from odoo.tests import HttpCase, tagged
 
+from ..models.cliniko_connection import SANDBOX_PARAM
 from ..tools.cliniko_sandbox import ClinikoSandbox
 
 API_KEY = "cliniko-tour-key-au1"  # the key the tour types (static/tests/tours/)
@@ -16,6 +17,7 @@ class TestWorkflowTour(HttpCase):
         super().setUpClass()
         cls.sandbox = ClinikoSandbox(seed=3, patients=12, api_key=API_KEY).start()
         cls.addClassCleanup(cls.sandbox.stop)
+        cls.env["ir.config_parameter"].set_param(SANDBOX_PARAM, "True")
 
     def form_url(self, action, record):
         return "/odoo/action-cliniko_crm_migration.%s/%s" % (action, record.id)

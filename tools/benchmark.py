@@ -55,6 +55,8 @@ def start_sandbox(seed, patients):
 
 
 def run_migrate(env, base_url, api_key, resources):
+    # The local sandbox's base URL is allowed only with this parameter.
+    env["ir.config_parameter"].set_param("cliniko_crm_migration.allow_sandbox_url", "True")
     connection = env["cliniko.connection"].create(
         {
             "name": "Benchmark",

@@ -33,6 +33,10 @@ odoo -d "$DB" -i cliniko_crm_migration --data-dir="$DATA_DIR" --stop-after-init 
     --log-level=warn >"$LOCAL/demo-install.log" 2>&1 ||
     { tail -n 40 "$LOCAL/demo-install.log" >&2; die "installing the addon failed (log: .local/demo-install.log)"; }
 
+# The sandbox's http://127.0.0.1 base URL is refused unless this parameter allows it.
+psql -q -d "$DB" -c "INSERT INTO ir_config_parameter (key, value) VALUES ('cliniko_crm_migration.allow_sandbox_url', 'True')" ||
+    die "could not allow the sandbox URL"
+
 say "starting the Cliniko sandbox: seed $SEED, $PATIENTS patients"
 SANDBOX_OUT="$LOCAL/sandbox.out"
 # The sandbox's rate limit is raised so the demo measures Odoo, not the limiter.

@@ -25,7 +25,7 @@ class ClinikoRollbackWizard(models.TransientModel):
     remove_count = fields.Integer(string="To Remove", compute="_compute_counts")
     restore_count = fields.Integer(string="To Restore", compute="_compute_counts")
     keep_count = fields.Integer(string="To Keep", compute="_compute_counts")
-    summary = fields.Html(compute="_compute_counts", sanitize=False)
+    summary = fields.Html(compute="_compute_counts")
 
     @api.depends("run_id")
     def _compute_counts(self):
