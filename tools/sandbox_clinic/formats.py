@@ -8,7 +8,8 @@ import time
 
 DEFAULT_NOW = calendar.timegm((2026, 11, 1, 0, 0, 0))
 CLINIC_OPENED = calendar.timegm((2021, 9, 6, 0, 0, 0))
-# Records created before this date keep short legacy IDs (QUIRKS B1: au1 switched 2022-02-28).
+# Records created before this date keep short legacy IDs: on au1, Cliniko went from 7-9 digit
+# IDs to 18-19 digit ones about 2022-02-28.
 LEGACY_ID_CUTOFF = calendar.timegm((2022, 2, 28, 0, 0, 0))
 SNOWFLAKE_EPOCH = calendar.timegm((2015, 1, 1, 0, 0, 0))
 PRACTITIONERS_LEFT_AT = calendar.timegm((2024, 6, 30, 0, 0, 0))
