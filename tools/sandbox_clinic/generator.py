@@ -68,6 +68,20 @@ class _Generator(ReferenceData, Patients, Appointments, History, Billing, Files,
     def token(self):
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
+    # -- small random values more than one group draws ----------------------------------------
+    def melbourne_phone(self):
+        """A Melbourne landline as clinics print it: ``(03) 9123 4567``."""
+        return "(03) 9%03d %04d" % (int(self.rng.random() * 1000), int(self.rng.random() * 10000))
+
+    def provider_number(self):
+        """A Medicare provider number: six digits, a location digit and a check letter."""
+        rng = self.rng
+        return "%06d%s%s" % (
+            int(rng.random() * (10**6)),
+            rng.choice("0123456789"),
+            rng.choice("ABCDEFHJKLTWXY"),
+        )
+
     # -- entry point --------------------------------------------------------------------------
     def run(self):
         self.setup()

@@ -532,16 +532,8 @@ class Patients:
                     email="%s.%s@%s.example.com"
                     % (slug(first)[:1], slug(last), "clinic" if i % 2 else "med"),
                     phone_numbers=[
-                        {
-                            "number": "(03) 9%03d %04d"
-                            % (int(rng.random() * 1000), int(rng.random() * 10000)),
-                            "phone_type": "Work",
-                        },
-                        {
-                            "number": "(03) 9%03d %04d"
-                            % (int(rng.random() * 1000), int(rng.random() * 10000)),
-                            "phone_type": "Fax",
-                        },
+                        {"number": self.melbourne_phone(), "phone_type": "Work"},
+                        {"number": self.melbourne_phone(), "phone_type": "Fax"},
                     ],
                     address_1="%d %s" % (1 + int(rng.random() * 300), rng.choice(STREETS)),
                     city=city,
@@ -549,12 +541,7 @@ class Patients:
                     post_code=post,
                     country="Australia",
                     country_code="AU",
-                    provider_number="%06d%s%s"
-                    % (
-                        int(rng.random() * (10**6)),
-                        rng.choice("0123456789"),
-                        rng.choice("ABCDEFHJKLTWXY"),
-                    ),
+                    provider_number=self.provider_number(),
                     type="Doctor",
                     type_code=1,
                     doctor_type=kind,

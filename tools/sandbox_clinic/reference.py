@@ -98,8 +98,7 @@ class ReferenceData:
                 if code == "NZ"
                 else "VAT",
                 business_registration_value="%011d" % int(rng.random() * (10**11)),
-                contact_information="Phone: (03) 9%03d %04d"
-                % (int(rng.random() * 1000), int(rng.random() * 10000)),
+                contact_information="Phone: " + self.melbourne_phone(),
                 email_reply_to="reception@" + self.mail_domain,
                 website_address="https://www." + self.mail_domain,
                 time_zone=tz[0],
@@ -362,12 +361,7 @@ class ReferenceData:
                         "practitioner_reference_numbers",
                         t + 30,
                         "setup",
-                        reference_number="%06d%s%s"
-                        % (
-                            int(rng.random() * (10**6)),
-                            rng.choice("0123456789"),
-                            rng.choice("ABCDEFHJKLTWXY"),
-                        ),
+                        reference_number=self.provider_number(),
                         business_id=business["id"],
                         practitioner_id=practitioner["id"],
                     )
@@ -401,21 +395,26 @@ class ReferenceData:
         tokens = [self.token() for _ in range(20)]
         providers = ["Bupa", "Medibank", "HCF", "nib", "Great Insurance"]
         heard = ["Google", "Friend or family", "Doctor referral", "Instagram", "Walked past"]
+
+        def choices(name, kind, token, options, first_option_token):
+            return {
+                "name": name,
+                "type": kind,
+                "token": tokens[token],
+                "other": {"enabled": True},
+                "options": [
+                    {"name": n, "token": tokens[first_option_token + i]}
+                    for i, n in enumerate(options)
+                ],
+            }
+
         self.custom_definition = {
             "sections": [
                 {
                     "name": "Insurance coverage",
                     "token": tokens[0],
                     "fields": [
-                        {
-                            "name": "Provider",
-                            "type": "radiobuttons",
-                            "token": tokens[1],
-                            "other": {"enabled": True},
-                            "options": [
-                                {"name": n, "token": tokens[2 + i]} for i, n in enumerate(providers)
-                            ],
-                        },
+                        choices("Provider", "radiobuttons", 1, providers, 2),
                         {"name": "Policy number", "type": "text", "token": tokens[7]},
                         {
                             "name": "Old fund code",
@@ -429,15 +428,7 @@ class ReferenceData:
                     "name": "About you",
                     "token": tokens[9],
                     "fields": [
-                        {
-                            "name": "How did you hear about us",
-                            "type": "checkboxes",
-                            "token": tokens[10],
-                            "other": {"enabled": True},
-                            "options": [
-                                {"name": n, "token": tokens[11 + i]} for i, n in enumerate(heard)
-                            ],
-                        },
+                        choices("How did you hear about us", "checkboxes", 10, heard, 11),
                         {"name": "GP consent date", "type": "date", "token": tokens[16]},
                         {
                             "name": "Anything else we should know?",
