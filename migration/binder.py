@@ -1,7 +1,7 @@
 """The binder: Cliniko id <-> Odoo record, through ``cliniko.external.ref``.
 
-Three verbs, as in OCA's connector: ``to_internal`` finds the bindings of Cliniko ids,
-``to_external`` finds the Cliniko id of an Odoo record, ``bind`` records the link.
+As in OCA's connector: ``to_internal`` finds the bindings of Cliniko ids, ``record`` the Odoo
+record a binding points to, and ``bind_many`` records the links.
 """
 
 from odoo import fields
@@ -30,18 +30,6 @@ class Binder:
     def record(self, ref):
         """The Odoo record a binding points to (may no longer exist)."""
         return self.env[ref.res_model].browse(ref.res_id).exists()
-
-    def to_external(self, record, resource):
-        ref = self.Ref.search(
-            [
-                ("connection_id", "=", self.connection.id),
-                ("resource", "=", resource),
-                ("res_model", "=", record._name),
-                ("res_id", "=", record.id),
-            ],
-            limit=1,
-        )
-        return ref.cliniko_id or None
 
     def bind_many(self, resource, bindings, run, written=None):
         """Create or refresh bindings; ``bindings`` is a list of

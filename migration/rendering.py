@@ -16,7 +16,7 @@ import html
 import re
 from html.parser import HTMLParser
 
-# Tags Cliniko allows in paragraph answers (SPEC 2.10) plus harmless inline ones.
+# Tags Cliniko allows in treatment notes' paragraph answers, plus harmless inline ones.
 ALLOWED_TAGS = frozenset(
     "p div br ul ol li blockquote h1 h2 h3 h4 h5 h6 b i u s strong em a span small sub sup "
     "pre code hr".split()

@@ -1,3 +1,8 @@
+# Mixins first: Odoo builds the models in import order, and a model can inherit only one that
+# is already built.
+from . import cliniko_mixins
+
+# isort: split
 from . import (
     cliniko_appointment_type,
     cliniko_audit_log,

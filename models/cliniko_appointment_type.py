@@ -5,16 +5,11 @@ from odoo import api, fields, models
 
 class ClinikoAppointmentType(models.Model):
     _name = "cliniko.appointment.type"
+    _inherit = "cliniko.mirror.mixin"
     _description = "Clinic Appointment Type"
     _order = "name, id"
 
     name = fields.Char(required=True)
-    active = fields.Boolean(default=True)
-    connection_id = fields.Many2one("cliniko.connection", ondelete="cascade", index=True)
-    company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company, index=True
-    )
-    cliniko_id = fields.Char(string="Cliniko ID", index="btree_not_null", readonly=True)
     category = fields.Char()
     description = fields.Text()
     duration_minutes = fields.Integer(string="Duration (minutes)")

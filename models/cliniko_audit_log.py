@@ -18,6 +18,7 @@ ACTIONS = [
 
 class ClinikoAuditLog(models.Model):
     _name = "cliniko.audit.log"
+    _inherit = "cliniko.record.link.mixin"
     _description = "Cliniko Migration Audit Log"
     _order = "id desc"
     _log_access = True
@@ -59,12 +60,3 @@ class ClinikoAuditLog(models.Model):
         for line in self:
             found = line.res_id and line.res_id in existing.get(line.res_model or "", ())
             line.reference = "%s,%s" % (line.res_model, line.res_id) if found else False
-
-    def action_open_record(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self.res_model,
-            "res_id": self.res_id,
-            "view_mode": "form",
-        }

@@ -10,6 +10,7 @@ from odoo import api, fields, models
 
 class ClinikoExternalRef(models.Model):
     _name = "cliniko.external.ref"
+    _inherit = "cliniko.record.link.mixin"
     _description = "Cliniko External Reference"
     _order = "id desc"
     _rec_name = "cliniko_id"
@@ -49,12 +50,3 @@ class ClinikoExternalRef(models.Model):
     def _compute_display_name(self):
         for ref in self:
             ref.display_name = f"{ref.resource}/{ref.cliniko_id}"
-
-    def action_open_record(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self.res_model,
-            "res_id": self.res_id,
-            "view_mode": "form",
-        }

@@ -22,17 +22,12 @@ OPEN_STATUSES = ("open", "open_credit")
 
 class ClinikoInvoice(models.Model):
     _name = "cliniko.invoice"
+    _inherit = "cliniko.mirror.mixin"
     _description = "Cliniko Invoice"
     _order = "issue_date desc, id desc"
 
     name = fields.Char(compute="_compute_name", store=True)
-    active = fields.Boolean(default=True)
-    connection_id = fields.Many2one("cliniko.connection", ondelete="cascade", index=True)
-    company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company, index=True
-    )
     currency_id = fields.Many2one(related="company_id.currency_id", string="Currency")
-    cliniko_id = fields.Char(string="Cliniko ID", index="btree_not_null", readonly=True)
     number = fields.Char(string="Invoice Number", index="btree_not_null")
     issue_date = fields.Date()
     status_code = fields.Integer(help="Cliniko's status code: 10, 20, 30 or 40.")

@@ -5,16 +5,11 @@ from odoo import fields, models
 
 class ClinikoLocation(models.Model):
     _name = "cliniko.location"
+    _inherit = "cliniko.mirror.mixin"
     _description = "Clinic Location"
     _order = "name, id"
 
     name = fields.Char(required=True)
-    active = fields.Boolean(default=True)
-    connection_id = fields.Many2one("cliniko.connection", ondelete="cascade", index=True)
-    company_id = fields.Many2one(
-        "res.company", required=True, default=lambda self: self.env.company, index=True
-    )
-    cliniko_id = fields.Char(string="Cliniko ID", index="btree_not_null", readonly=True)
     street = fields.Char()
     street2 = fields.Char()
     city = fields.Char()

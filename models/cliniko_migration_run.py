@@ -16,8 +16,6 @@ decisions needed; Start again) | paused (Resume re-queues) | cancelled (stops fo
 was written stays and can be rolled back); done/failed/cancelled/... -> rolled_back.
 """
 
-import json
-
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.http import request
@@ -365,9 +363,6 @@ class ClinikoMigrationRun(models.Model):
             "resources": resources,
             "error": self.error_message or None,
         }
-
-    def summary_json(self):
-        return json.dumps(self.summary(), sort_keys=False)
 
 
 class ClinikoMigrationRunResource(models.Model):

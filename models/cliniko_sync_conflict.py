@@ -14,6 +14,7 @@ from ..migration.importer import restore_values
 
 class ClinikoSyncConflict(models.Model):
     _name = "cliniko.sync.conflict"
+    _inherit = "cliniko.record.link.mixin"
     _description = "Cliniko Sync Conflict"
     _order = "id desc"
 
@@ -83,12 +84,3 @@ class ClinikoSyncConflict(models.Model):
             {"state": "kept", "resolved_at": fields.Datetime.now(), "resolved_by_id": self.env.uid}
         )
         return True
-
-    def action_open_record(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self.res_model,
-            "res_id": self.res_id,
-            "view_mode": "form",
-        }

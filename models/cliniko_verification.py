@@ -10,9 +10,12 @@ field of a sample, source value -> expected Odoo value -> actual Odoo value.
 from odoo import api, fields, models
 
 
-class _RecordLink(models.AbstractModel):
-    _name = "cliniko.record.link.mixin"
-    _description = "Link to a migrated Odoo record"
+class _FieldCheck(models.AbstractModel):
+    """One field of one migrated record: what it should hold and what it holds."""
+
+    _name = "cliniko.field.check.mixin"
+    _inherit = "cliniko.record.link.mixin"
+    _description = "Checked field of a migrated Odoo record"
 
     run_id = fields.Many2one("cliniko.migration.run", required=True, ondelete="cascade", index=True)
     resource = fields.Char(required=True)
@@ -39,20 +42,10 @@ class _RecordLink(models.AbstractModel):
                 else False
             )
 
-    def action_open_record(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": self.res_model,
-            "res_id": self.res_id,
-            "view_mode": "form",
-            "target": "current",
-        }
-
 
 class ClinikoVerificationMismatch(models.Model):
     _name = "cliniko.verification.mismatch"
-    _inherit = "cliniko.record.link.mixin"
+    _inherit = "cliniko.field.check.mixin"
     _description = "Cliniko Verification Mismatch"
     _order = "run_id, resource, cliniko_id, field_name, id"
 
@@ -65,7 +58,7 @@ class ClinikoVerificationMismatch(models.Model):
 
 class ClinikoSampleDiff(models.Model):
     _name = "cliniko.sample.diff"
-    _inherit = "cliniko.record.link.mixin"
+    _inherit = "cliniko.field.check.mixin"
     _description = "Cliniko Sample Field Diff"
     # mismatches first, then record by record
     _order = "match, sequence, id"

@@ -14,7 +14,7 @@ APPOINTMENT_STATUSES = [
     ("did_not_arrive", "Did not arrive"),
     ("cancelled", "Cancelled"),
 ]
-# Cliniko's cancellation reason codes (SPEC 1.16), kept as text keys.
+# Cliniko's cancellation reason codes (``cancellation_reason``), kept as text keys.
 CANCELLATION_REASONS = [
     ("10", "Feeling better"),
     ("20", "Condition worse"),

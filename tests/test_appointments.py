@@ -58,8 +58,7 @@ class AppointmentCase(ClinikoSandboxCase):
         """Migrate the appointment resources (and what they depend on) to the end; undecided
         practitioners are left unassigned."""
         values.setdefault("resources", APPOINTMENT_RESOURCES)
-        if "unmatched_practitioners" in self.env["cliniko.migration.run"]._fields:
-            values.setdefault("unmatched_practitioners", "unassigned")
+        values.setdefault("unmatched_practitioners", "unassigned")
         run = self.migrate(**values)
         for _attempt in range(3):
             if run.state != "blocked":

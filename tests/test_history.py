@@ -21,8 +21,7 @@ class HistoryCase(ClinikoSandboxCase):
 
     @classmethod
     def run_values(cls, **values):
-        if "unmatched_practitioners" in cls.env["cliniko.migration.run"]._fields:
-            values.setdefault("unmatched_practitioners", "placeholder")
+        values.setdefault("unmatched_practitioners", "placeholder")
         return values
 
     @classmethod

@@ -55,8 +55,7 @@ class TestInvoiceMigration(ClinikoSandboxCase):
         return run
 
     def run_to_the_end(self, **values):
-        if "unmatched_practitioners" in self.env["cliniko.migration.run"]._fields:
-            values.setdefault("unmatched_practitioners", "placeholder")
+        values.setdefault("unmatched_practitioners", "placeholder")
         run = self.migrate(**values)
         for _attempt in range(3):
             if run.state != "blocked":

@@ -9,7 +9,8 @@ or from a shell (prints ``base_url=...`` and ``api_key=...``, serves until SIGIN
 
     python3 tools/cliniko_sandbox.py --port 0 --seed 1 --patients 500
 
-What it does (the digest is /work/shared/cliniko-api/SPEC.md, section 4):
+What it does (as the Cliniko API docs, docs.api.cliniko.com, and the API's observed behaviour
+have it):
 
 * Every route is under ``/v1``; only GET is routed (writes are done in Python through the
   ``Clinic`` helpers). Anything else, ``POST /invoices`` included, is an HTML 404.
@@ -20,8 +21,9 @@ What it does (the digest is /work/shared/cliniko-api/SPEC.md, section 4):
 * Lists: ``{"<resource>": [...], "total_entries": n, "links": {"self", "next"?, "previous"?}}``,
   ``page``/``per_page`` (default 50, clamped to 100, 400 below 1 or not a number), ``sort``
   (``col``, ``col1,col2:desc``) and legacy ``order=desc``, ``q[]`` filters (ANDed; a single
-  legacy ``q`` too, and of repeated ``q`` only the last counts) with the operators of SPEC
-  §1.11 and a per-resource allow-list (400 ``<field> is not filterable``).
+  legacy ``q`` too, and of repeated ``q`` only the last counts) with Cliniko's operators per
+  field type (``=`` ``!=`` ``>`` ``>=`` ``<`` ``<=`` ``~`` ``~~`` ``?`` ``!?`` ``*``) and a
+  per-resource allow-list (400 ``<field> is not filterable``).
 * Lifecycle: normal lists hide archived and deleted rows, and cancelled individual
   appointments/attendees/bookings, unless the request filters on that column
   (``archived_at:*`` lets them in, ``archived_at:?`` shows only them). Legacy lists such as
@@ -29,7 +31,8 @@ What it does (the digest is /work/shared/cliniko-api/SPEC.md, section 4):
   ``/practitioners/inactive`` are served; ``/deleted`` lists filter only on ``id`` and
   ``deleted_at`` (400 ``This column is not searchable.``).
 * GET one: 404 ``{"message": "Not found"}`` for unknown or deleted IDs. Archived patients ARE
-  served by default (set ``sandbox.archived_patient_404 = True`` for the ISS #318 behaviour).
+  served by default (set ``sandbox.archived_patient_404 = True`` for the behaviour of
+  github.com/redguava/cliniko-api issue #318).
 * Rate limit: ``rate_limit`` requests per ``rate_window`` seconds per key owner, then 429 with
   ``X-RateLimit-Reset`` (epoch seconds, rounded up, when the window ends), on ``clock``
   (``time.time``; a test gives the same stand-in clock to the sandbox and the client).
@@ -68,7 +71,7 @@ except ImportError:  # run as a script: python3 tools/cliniko_sandbox.py
 
 # --------------------------------------------------------------------------------------------
 # What each list serves: filterable fields (name -> type), lifecycle columns hidden by default,
-# and the legacy state lists (SPEC §2, §1.12)
+# and the legacy state lists, as the Cliniko API docs give them per resource
 
 DT, DATE, INT, STR, BOOL, ARRAY = "datetime", "date", "int", "string", "boolean", "array"
 BASE_FILTERS = {"id": INT, "created_at": DT, "updated_at": DT}
@@ -810,7 +813,7 @@ class ClinikoSandbox:
             out = clinic.render(kind, record, api)
             out["links"] = {"self": "%s/bookings/%s" % (api, record["id"])}
             return out
-        if name == "appointments":  # the deprecated feed (SPEC §2.30)
+        if name == "appointments":  # the legacy feed, gone from the docs since 2018
             out = clinic.render("individual_appointments", record, api)
             for new, old in (
                 ("starts_at", "appointment_start"),

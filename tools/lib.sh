@@ -1,4 +1,4 @@
-# Shared set-up for tools/test.sh and tools/demo.sh (sourced, not run):
+# Shared set-up for the scripts in tools/ (sourced, not run):
 # find Odoo 19, install this addon's Python dependencies, find or start PostgreSQL.
 # Everything this creates lives under .local/ (git-ignored) or a private directory in /tmp.
 
@@ -125,3 +125,28 @@ stop_postgres() {
 }
 
 odoo() { "${ODOO_BIN[@]}" --addons-path="$ADDONS_PATH" "$@"; }
+
+# What both test runners (tools/test.sh: pytest-odoo; tools/odoo_test.sh: Odoo's own runner)
+# need before installing the addon: Odoo, the test requirements, a browser (Odoo silently SKIPS
+# browser tests without Chromium or websocket-client, so refuse instead), PostgreSQL, and a
+# fresh database name DB (prefix $1) with its DATA_DIR, both removed when the script exits.
+prepare_test_run() {
+    find_odoo
+    install_python_deps requirements-test.txt
+    CHROME=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
+    [ -n "$CHROME" ] || die "Chromium is missing (Odoo would skip the browser tests): apt-get install chromium"
+    "$PYTHON" -c 'import websocket' 2>/dev/null ||
+        die "the Python package websocket-client is missing (Odoo would skip the browser tests)"
+    DB="$1_$$"
+    DATA_DIR="$LOCAL/test-data-$$"
+    trap cleanup_test_run EXIT
+    ensure_postgres
+}
+
+cleanup_test_run() {
+    dropdb --if-exists "$DB" >/dev/null 2>&1 || true
+    # The copy tools/test.sh makes for the command-line tests, when it made one.
+    [ -z "${CLI_DB:-}" ] || dropdb --if-exists "$CLI_DB" >/dev/null 2>&1 || true
+    rm -rf "$DATA_DIR"
+    stop_postgres
+}

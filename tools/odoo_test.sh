@@ -5,31 +5,15 @@
 # The first argument, if any, is Odoo's --test-tags (default: every test of the addon), e.g.
 #   ./tools/odoo_test.sh /cliniko_crm_migration:TestBadKey,/cliniko_crm_migration:TestMigrationScreens
 # Odoo's runner only runs Odoo test cases (odoo.tests.BaseCase and its subclasses): the pure
-# pytest functions and plain unittest cases run under pytest (tools/test.sh, tools/pure_test.sh).
+# pytest functions and plain unittest cases run under pytest (tools/test.sh; the pure ones also
+# under plain pytest with tools/pure_pytest.py).
 # tools/test.sh (pytest-odoo) stays the command CI runs.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 TAGS=${1:-/cliniko_crm_migration}
 
-find_odoo
-install_python_deps requirements-test.txt
-
-# Odoo silently SKIPS browser tests without Chromium or websocket-client: refuse instead.
-CHROME=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
-[ -n "$CHROME" ] || die "Chromium is missing (Odoo would skip the browser tests): apt-get install chromium"
-"$PYTHON" -c 'import websocket' 2>/dev/null ||
-    die "the Python package websocket-client is missing (Odoo would skip the browser tests)"
-
-DB="cliniko_odoo_test_$$"
-DATA_DIR="$LOCAL/test-data-$$"
-cleanup() {
-    dropdb --if-exists "$DB" >/dev/null 2>&1 || true
-    rm -rf "$DATA_DIR"
-    stop_postgres
-}
-trap cleanup EXIT
-ensure_postgres
+prepare_test_run cliniko_odoo_test
 
 # HttpCase builds its URLs from --http-port, so the server needs a real free port (not 0).
 PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -7,26 +7,8 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-find_odoo
-install_python_deps requirements-test.txt
-
-# Odoo silently SKIPS browser tests without Chromium or websocket-client: refuse instead.
-CHROME=$(command -v chromium || command -v chromium-browser || command -v google-chrome || true)
-[ -n "$CHROME" ] || die "Chromium is missing (Odoo would skip the browser tests): apt-get install chromium"
-"$PYTHON" -c 'import websocket' 2>/dev/null ||
-    die "the Python package websocket-client is missing (Odoo would skip the browser tests)"
-
-DB="cliniko_test_$$"
-DATA_DIR="$LOCAL/test-data-$$"
+prepare_test_run cliniko_test
 CLI_DB="${DB}_cli"
-cleanup() {
-    dropdb --if-exists "$DB" >/dev/null 2>&1 || true
-    dropdb --if-exists "$CLI_DB" >/dev/null 2>&1 || true
-    rm -rf "$DATA_DIR"
-    stop_postgres
-}
-trap cleanup EXIT
-ensure_postgres
 
 say "installing cliniko_crm_migration into a fresh database $DB"
 odoo -d "$DB" -i cliniko_crm_migration --data-dir="$DATA_DIR" --stop-after-init --http-interface=127.0.0.1 \
