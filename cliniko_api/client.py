@@ -680,9 +680,13 @@ class ClinikoClient:
             yield from records
 
     def count(self, resource, params=None):
-        """How many records a list resource has under these filters (``total_entries``)."""
+        """How many records a list resource has under these filters (``total_entries``).
+
+        It reads the list's first page as any read does (``per_page`` 100): Cliniko documents
+        no count-only request, and a run takes its totals from the first page it reads
+        anyway, so this is only for callers that want nothing but the number."""
         params = [(k, v) for k, v in _normalize_params(params) if k not in ("per_page", "page")]
-        params.append(("per_page", "1"))
+        params.append(("per_page", str(MAX_PER_PAGE)))
         page = self.get(resource, params)
         try:
             return int(page["total_entries"])

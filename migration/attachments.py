@@ -17,7 +17,7 @@ import hashlib
 import logging
 import tempfile
 
-from ..cliniko_api import ClinikoError
+from ..cliniko_api import ClinikoAuthError, ClinikoError, ClinikoRateLimitError
 from .history import patient_leads, require_patient_lead
 from .importer import Importer, MappingError, snapshot
 from .values import link_id, parse_datetime, text
@@ -27,6 +27,8 @@ _logger = logging.getLogger(__name__)
 # Files up to this size stay in memory while downloading; larger ones spill to disk.
 SPOOL_MAX_SIZE = 8 * 1024 * 1024
 GONE_STATUSES = (404, 410)
+# Download errors that stop the run rather than fail one file: a refused key, the rate limit.
+RUN_ERRORS = (ClinikoAuthError, ClinikoRateLimitError)
 UPDATABLE_FIELDS = (
     "name",
     "res_model",
@@ -101,9 +103,12 @@ class PatientAttachmentImporter(Importer):
             try:
                 download = self.runner.client.download(item.values["url"], spool)
             except ClinikoError as error:
-                if error.status not in GONE_STATUSES:
-                    raise
-                item.done("fail", "Cliniko no longer serves the file: %s" % error)
+                if isinstance(error, RUN_ERRORS):
+                    raise  # the key or Cliniko itself: the run's problem, not this file's
+                if error.status in GONE_STATUSES:
+                    item.done("fail", "Cliniko no longer serves the file: %s" % error)
+                else:
+                    item.done("fail", "the file could not be downloaded: %s" % error)
                 return
             spool.seek(0)
             self._guarded(item, lambda: self._store(item, spool, download))

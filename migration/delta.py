@@ -361,10 +361,8 @@ class DeltaRunner(MigrationRunner):
         report = []
         for resource in graph.load_order():
             params = [("q[]", condition) for condition in resource.list_filters]
-            params.append(("per_page", 1))
             try:
-                page = self._client_plain().get("/" + resource.name, params=params)
-                cliniko = page.get("total_entries")
+                cliniko = self._client_plain().count("/" + resource.name, params=params)
             except (ClinikoError, ValueError):
                 cliniko = None
             groups = Ref._read_group(

@@ -97,6 +97,11 @@ class ClinikoMigrationRun(models.Model):
         help="Records the rollback kept because a person changed them after the run.",
     )
     rollback_kept_count = fields.Integer(compute="_compute_rollback_kept_count")
+    warning_message = fields.Text(
+        string="Warnings",
+        compute="_compute_warning_message",
+        help="What the run went on without, e.g. a list the key's Cliniko user may not read.",
+    )
 
     @api.depends("connection_id", "run_type")
     def _compute_display_name(self):
@@ -354,17 +359,33 @@ class ClinikoMigrationRun(models.Model):
     def summary(self):
         """The run as the headless command reports it (one JSON-serialisable dict)."""
         self.ensure_one()
-        resources = {
-            line.resource: {name: line[name] for name in COUNTERS}
-            for line in self.resource_ids.sorted("sequence")
-        }
+        resources = {}
+        for line in self.resource_ids.sorted("sequence"):
+            resources[line.resource] = {name: line[name] for name in COUNTERS}
+            if line.unavailable:
+                resources[line.resource]["unavailable"] = line.unavailable
         return {
             "run_id": self.id,
             "state": self.state,
             "progress": round(self.progress, 1),
             "resources": resources,
+            "warnings": self._cliniko_warnings(),
             "error": self.error_message or None,
         }
+
+    def _cliniko_warnings(self):
+        """What the run could not do that did not fail it: resources Cliniko refused."""
+        self.ensure_one()
+        return [
+            "%s not available: %s" % (line.label, line.unavailable)
+            for line in self.resource_ids.sorted("sequence")
+            if line.unavailable
+        ]
+
+    @api.depends("resource_ids.unavailable")
+    def _compute_warning_message(self):
+        for run in self:
+            run.warning_message = "\n".join(run._cliniko_warnings()) or False
 
     def summary_json(self):
         return json.dumps(self.summary(), sort_keys=False)
@@ -385,6 +406,10 @@ class ClinikoMigrationRunResource(models.Model):
     skipped = fields.Integer()
     failed = fields.Integer()
     done = fields.Boolean(help="Every page of this resource was migrated.")
+    unavailable = fields.Char(
+        help="Cliniko refused this list (403: the key's user lacks the permission; 404: the "
+        "account does not have it), in Cliniko's words. The run went on without it."
+    )
     # Progress and resuming
     total = fields.Integer(help="What Cliniko holds (total_entries), read when it started.")
     started_at = fields.Datetime()
