@@ -14,6 +14,7 @@
 """
 
 import base64
+import copy
 import datetime
 import email.utils
 import hashlib
@@ -269,6 +270,7 @@ class ClinikoClient:
         self._session = session if session is not None else requests.Session()
         self._owns_session = session is None
         self._foreign_session = None
+        self._first_pages = None  # see remember_first_pages()
         self.limiter = SlidingWindowLimiter(
             per_minute, 60.0, sleep=sleep, on_wait=self._announce_wait
         )
@@ -583,10 +585,28 @@ class ClinikoClient:
         return cls(message, status, path=path)
 
     # -- public API --------------------------------------------------------------------------
+    def remember_first_pages(self, keep=8):
+        """Keep the first page of the last ``keep`` lists read with ``iter_pages``, and answer
+        the same request once from it: a run that glances at a list (e.g. patients, to propose
+        its field map) then reads it whole asks Cliniko for that page only once."""
+        self._first_pages = {}
+        self._first_pages_keep = keep
+
+    def _remember(self, url, params, page):
+        if self._first_pages is None:
+            return
+        self._first_pages[(url, tuple(params or ()))] = copy.deepcopy(page)
+        while len(self._first_pages) > self._first_pages_keep:
+            self._first_pages.pop(next(iter(self._first_pages)))
+
     def get(self, path_or_url, params=None):
         """One GET (with the budget, waits and retries); returns the decoded JSON body."""
         url = self._url(path_or_url)
         path = _path_only(url)
+        if self._first_pages:
+            kept = self._first_pages.pop((url, tuple(_normalize_params(params))), None)
+            if kept is not None:
+                return kept
         response = self._send(url, _normalize_params(params) or None)
         with response:
             if 300 <= response.status_code < 400:
@@ -644,6 +664,8 @@ class ClinikoClient:
         seen = set()
         while url:
             page = self.get(url, request_params)
+            if request_params is first_params:
+                self._remember(url, first_params, page)
             yield page
             next_url = self._next_url(page, url, first_params)
             if next_url is None:

@@ -624,6 +624,12 @@ class AttendeeImporter(_VisitImporter):
         booking_id = link_id(item.record.get("booking"))
         group = self._groups.get(booking_id)
         if group is None:
+            unavailable = self.runner._counter("group_appointments").unavailable
+            if unavailable:
+                raise MappingError(
+                    "its group appointment %s cannot be read: group appointments are not "
+                    "available (%s)" % (booking_id, unavailable)
+                )
             raise MappingError("its booking %s does not exist in Cliniko" % booking_id)
         return group
 

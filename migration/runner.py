@@ -110,6 +110,8 @@ class MigrationRunner:
     def client(self):
         if self._client is None:
             self._client = self.connection._get_client(on_wait=self._on_wait)
+            # the field map's glance at the first patients is the patients' first page
+            self._client.remember_first_pages()
         return self._client
 
     # -- execution ---------------------------------------------------------------------------

@@ -1,1 +1,2 @@
 from . import test_sandbox_strictness
+from . import test_hostile_clinic

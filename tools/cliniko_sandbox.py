@@ -35,8 +35,15 @@ What it does (the digest is /work/shared/cliniko-api/SPEC.md, section 4):
 * Faults: seeded random 500s, slow answers and dropped connections, plus ``fail_next``.
 * ``/v1/patient_attachments/{id}/content`` answers 302 to ``/files/<token>/<filename>`` on this
   server, which serves the bytes without authentication.
-* ``requests_log`` gets one ``{"method", "path", "query", "status"}`` per request (status 0 for a
-  dropped connection), appended before the answer is sent.
+* ``requests_log`` gets one ``{"method", "path", "query", "status", "total"}`` per request
+  (status 0 for a dropped connection; ``total`` is a list's ``total_entries``, else None),
+  appended before the answer is sent.
+* Hostile options (tests: methods; command line: ``--refuse``, ``--plant``, ``--break-file``):
+  ``refuse(resource, 403|404)`` makes a whole resource answer 403 (permission) or 404 (not
+  available); ``plant(resource, kind)`` serves one record malformed (``MALFORMED_KINDS``: a
+  missing key, a number for a string, an object for a list, a bad date, a null or foreign-host
+  link); ``break_file(how="fail"|"oversized")`` makes one download fail (403 from the file
+  host) or bring far more bytes than its ``size`` announces.
 * Lists over stores of 5,000+ rows are cached by ``clinic.version``: the ``Clinic`` helpers bump
   it; after editing ``clinic.resources`` by hand, call ``clinic.touch()``.
 """
@@ -530,6 +537,7 @@ class ClinikoSandbox:
         self.broken_files = {}  # attachment id -> "fail" | "oversized"
         self.verbose = False
         self._lock = threading.Lock()
+        self._local = threading.local()  # per request: what goes into requests_log
         self._fault_rng = random.Random("cliniko-sandbox-faults:%s" % seed)
         self._fail_rules = []
         self._windows = {}
@@ -608,17 +616,21 @@ class ClinikoSandbox:
             store = self.clinic.resources[resource]
             if record_id is None:
                 taken = {rid for (name, rid) in self.malformed if name == resource}
+                candidates = [
+                    r
+                    for r in store.values()
+                    if not r.get("deleted_at")
+                    and r["id"] not in taken
+                    and (resource != "patient_attachments" or r["id"] in self.clinic.files)
+                ]
+                # the ones a default list serves first; archived or cancelled ones if need be
                 visible = sorted(
-                    (
-                        r
-                        for r in store.values()
-                        if not r.get("deleted_at")
-                        and not r.get("archived_at")
-                        and not r.get("cancelled_at")
-                        and r["id"] not in taken
-                        and (resource != "patient_attachments" or r["id"] in self.clinic.files)
+                    candidates,
+                    key=lambda r: (
+                        bool(r.get("archived_at") or r.get("cancelled_at")),
+                        r.get("created_at") or "",
+                        int(r["id"]),
                     ),
-                    key=lambda r: (r.get("created_at") or "", int(r["id"])),
                 )
                 if not visible:
                     raise ValueError("no %s record left to plant %s in" % (resource, kind))
@@ -675,6 +687,7 @@ class ClinikoSandbox:
             handler.rfile.read(length)
         target = urlsplit(handler.path)
         path, query = target.path, target.query
+        self._local.total = None
         try:
             answer = self._answer(handler, method, path, query)
         except Exception:  # noqa: BLE001 - a sandbox bug: say so loudly, answer 500
@@ -683,7 +696,13 @@ class ClinikoSandbox:
         status = 0 if answer is DROP else answer[0]
         with self._lock:
             self.requests_log.append(
-                {"method": method, "path": path, "query": query, "status": status}
+                {
+                    "method": method,
+                    "path": path,
+                    "query": query,
+                    "status": status,
+                    "total": self._local.total,
+                }
             )
         if answer is DROP:
             handler.close_connection = True
@@ -1008,6 +1027,7 @@ class ClinikoSandbox:
             links["next"] = link(page + 1)
         if page > 1:
             links["previous"] = link(min(page - 1, max(1, math.ceil(len(rows) / per_page))))
+        self._local.total = len(rows)
         return self._json(200, {name: items, "total_entries": len(rows), "links": links})
 
     @staticmethod
