@@ -169,7 +169,7 @@ class MigrationRunner:
             self._prepare()
             for resource in graph.load_order(run._selected_resources()):
                 if not self._import_resource(resource):
-                    if run.state in ("paused", "cancelled"):
+                    if run.state != "running":  # paused, cancelled, rolled back...
                         run._log("Run %s after a page, as asked" % run.state)
                         self._checkpoint()
                         return True
@@ -332,9 +332,10 @@ class MigrationRunner:
         return self._pages_left <= 0
 
     def _interrupted(self):
-        """Paused or cancelled by a person since the page began (read afresh)."""
+        """No longer running since the page began (read afresh): paused or cancelled by a
+        person, or anything else; a worker never carries on a run that is not running."""
         self.run.invalidate_recordset(["state"])
-        return self.run.state in ("paused", "cancelled")
+        return self.run.state != "running"
 
     def _remaining(self):
         """Records still to read (an estimate, at least 1 while the run goes on)."""
@@ -619,6 +620,9 @@ class MigrationRunner:
         created = {
             (line.res_model, line.res_id) for line in lines if line.action == "create"
         } - set(kept)
+        for key, reason in self._built_on(created, lines, run_users, run_end).items():
+            kept.setdefault(key, reason)
+        created -= set(kept)
         todo = list(kept)
         while todo and created:
             model, res_id = todo.pop()
@@ -633,6 +637,56 @@ class MigrationRunner:
                     kept[key] = "used by the kept %s #%s" % (model, res_id)
                     todo.append(key)
         return kept
+
+    def _built_on(self, created, lines, run_users, run_end):
+        """``{(model, id): reason}`` for records the run created that people built on since:
+        a message, attachment or activity on them the migration did not write, or a lead the
+        migration did not write pointing at them. Unlinking such a record would take the
+        people's work with it (a lead's notes and files go with the lead)."""
+        if not created:
+            return {}
+        written = {(line.res_model, line.res_id) for line in lines}
+        by_model = {}
+        for model, res_id in created:
+            by_model.setdefault(model, set()).add(res_id)
+        found = {}
+        # by a real user who is not one the run wrote as, or after the run (as for writes)
+        people = [("create_uid", "!=", SUPERUSER_ID)]
+        if run_end:
+            people += ["|", ("create_uid", "not in", list(run_users)), ("create_date", ">", run_end)]
+        else:
+            people += [("create_uid", "not in", list(run_users))]
+        for model, ids in by_model.items():
+            for child_model, what in (
+                ("mail.message", "a message"),
+                ("ir.attachment", "a file"),
+                ("mail.activity", "an activity"),
+            ):
+                Child = self.env[child_model].sudo().with_context(active_test=False)
+                field = "model" if child_model == "mail.message" else "res_model"
+                domain = [(field, "=", model), ("res_id", "in", list(ids)), *people]
+                for child in Child.search(domain):
+                    if (child_model, child.id) in written:
+                        continue
+                    found.setdefault(
+                        (model, child.res_id),
+                        "people built on it since: %s by %s" % (what, child.create_uid.name),
+                    )
+        partners = by_model.get("res.partner")
+        if partners:
+            leads = (
+                self.env["crm.lead"]
+                .sudo()
+                .with_context(active_test=False)
+                .search([("partner_id", "in", list(partners)), *people])
+            )
+            for lead in leads:
+                if ("crm.lead", lead.id) not in written:
+                    found.setdefault(
+                        ("res.partner", lead.partner_id.id),
+                        "people built on it since: the lead %s points at it" % lead.id,
+                    )
+        return found
 
     def rollback(self):
         """Undo the run: remove what it created and restore what it updated, dependents

@@ -259,12 +259,26 @@ class ClinikoMigrationRun(models.Model):
                     "(pause or cancel a running run first)."
                 )
             )
+        if worker_alive(self.env.cr, self.id):
+            raise UserError(
+                self.env._(
+                    "A worker is still on this run (it stops after its current page): roll it "
+                    "back once it has stopped."
+                )
+            )
 
     def action_rollback(self):
-        """Roll back at once (the command line; the form asks first through the wizard)."""
+        """Roll back at once (the command line; the form asks first through the wizard).
+        The rollback holds the run's worker lock, so no worker can pick the run up meanwhile."""
         for run in self:
             run._cliniko_check_rollbackable()
-            MigrationRunner(run).rollback()
+            runner = MigrationRunner(run)
+            if not runner._take_worker_lock():
+                raise UserError(self.env._("A worker took this run up: try again later."))
+            try:
+                runner.rollback()
+            finally:
+                runner._release_worker_lock()
         return True
 
     def action_open_rollback_wizard(self):
