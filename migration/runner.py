@@ -653,7 +653,11 @@ class MigrationRunner:
         # by a real user who is not one the run wrote as, or after the run (as for writes)
         people = [("create_uid", "!=", SUPERUSER_ID)]
         if run_end:
-            people += ["|", ("create_uid", "not in", list(run_users)), ("create_date", ">", run_end)]
+            people += [
+                "|",
+                ("create_uid", "not in", list(run_users)),
+                ("create_date", ">", run_end),
+            ]
         else:
             people += [("create_uid", "not in", list(run_users))]
         for model, ids in by_model.items():

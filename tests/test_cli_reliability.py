@@ -114,7 +114,8 @@ class TestClinikoCommandReliability(BaseCase):
 
     def test_an_unknown_database_is_one_sentence_exit_2(self):
         result = self.odoo(
-            ["cliniko", "verify", "-d", self.db + "_nope", "--run", "1", "--json", "--log-level=warn"]
+            ["cliniko", "verify", "-d", self.db + "_nope", "--run", "1", "--json"]
+            + ["--log-level=warn"]
         )
         self.assertEqual(result.returncode, 2, result.stderr[-3000:])
         self.assertNotIn("Traceback", result.stderr)

@@ -189,7 +189,8 @@ class TestRequestsAgainstTheMinimum(ClinikoSandboxCase):
         cls.log = list(cls.sandbox.requests_log)
 
     def test_every_list_request_asks_100_per_page_and_none_only_counts(self):
-        self.assertEqual(self.migration_run.state, "done", self.migration_run.error_message or self.migration_run.log)
+        run = self.migration_run
+        self.assertEqual(run.state, "done", run.error_message or run.log)
         lists = [e for e in self.log if not e["path"].startswith("/files/")]
         for entry in lists:
             params = dict(parse_qsl(entry["query"]))
