@@ -49,7 +49,13 @@ class Cliniko(Command):
         db_names = config["db_name"]
         if not db_names or len(db_names) != 1:
             parser.error("give exactly one database with -d DB")
-        registry = Registry(db_names[0])
+        try:
+            registry = Registry(db_names[0])
+        except Exception as error:  # noqa: BLE001 - e.g. no such database: the user's mistake
+            _logger.debug("cannot open %s", db_names[0], exc_info=True)
+            self._refuse(
+                "Cannot open the database %s (%s)." % (db_names[0], _first_line(error)), options
+            )
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             if "cliniko.migration.run" not in env:
@@ -59,11 +65,26 @@ class Cliniko(Command):
                 summary, ok = step(env, options, parser)
             except UserError as refused:
                 cr.rollback()
-                self._report({"refused": True, "error": str(refused)}, options.json)
-                sys.exit(2)
+                self._refuse(str(refused), options)
+            except Exception as error:  # noqa: BLE001 - never a traceback on the terminal
+                cr.rollback()
+                _logger.exception("cliniko %s failed", options.command)
+                message = (
+                    "Internal error (%s): the step stopped and nothing of it was saved; the "
+                    "traceback is in the Odoo log." % error.__class__.__name__
+                )
+                sys.stderr.write(message + "\n")
+                self._report({"error": message, "internal": True}, options.json)
+                sys.exit(1)
             cr.commit()
         self._report(summary, options.json)
         sys.exit(0 if ok else 1)
+
+    def _refuse(self, sentence, options):
+        """A user's mistake: one plain sentence (and the JSON line with --json), exit 2."""
+        sys.stderr.write(sentence + "\n")
+        self._report({"refused": True, "error": sentence}, options.json)
+        sys.exit(2)
 
     def _parser(self):
         parser = argparse.ArgumentParser(
@@ -244,14 +265,26 @@ class Cliniko(Command):
                 limit=1,
             )
             if not connection:
+                # The User-Agent's contact: the one given, else the e-mail of the Cliniko user
+                # who owns the key, else the company's.
+                contact = (
+                    options.contact_email
+                    or Connection._cliniko_key_owner_email(
+                        options.api_key, options.base_url, env.company.email
+                    )
+                    or env.company.email
+                )
+                if not contact:
+                    raise UserError(
+                        "Cliniko requires a contact e-mail in the User-Agent, and neither the "
+                        "key's Cliniko user nor the company has one: give --contact-email."
+                    )
                 connection = Connection.create(
                     {
                         "name": "Cliniko",
                         "api_key": options.api_key,
                         "base_url": options.base_url or False,
-                        "contact_email": options.contact_email
-                        or env.company.email
-                        or env.ref("base.user_admin").email,
+                        "contact_email": contact,
                     }
                 )
         if options.contact_email:
@@ -285,3 +318,7 @@ def _api_key(given):
     elif not given:
         given = os.environ.get("CLINIKO_API_KEY")
     return (given or "").strip() or None
+
+
+def _first_line(error):
+    return (str(error).strip().splitlines() or [error.__class__.__name__])[0][:200]

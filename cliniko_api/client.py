@@ -20,6 +20,7 @@
 """
 
 import base64
+import copy
 import datetime
 import email.utils
 import hashlib
@@ -322,6 +323,7 @@ class ClinikoClient:
         # Only a local sandbox redirects to 127.0.0.1 or over plain http.
         self.allow_private_hosts = bool(allow_private_hosts)
         self._foreign_session = None
+        self._first_pages = None  # see remember_first_pages()
         self.limiter = SlidingWindowLimiter(
             per_minute,
             60.0,
@@ -640,10 +642,28 @@ class ClinikoClient:
         return cls(message, status, path=path)
 
     # -- public API --------------------------------------------------------------------------
+    def remember_first_pages(self, keep=8):
+        """Keep the first page of the last ``keep`` lists read with ``iter_pages``, and answer
+        the same request once from it: a run that glances at a list (e.g. patients, to propose
+        its field map) then reads it whole asks Cliniko for that page only once."""
+        self._first_pages = {}
+        self._first_pages_keep = keep
+
+    def _remember(self, url, params, page):
+        if self._first_pages is None:
+            return
+        self._first_pages[(url, tuple(params or ()))] = copy.deepcopy(page)
+        while len(self._first_pages) > self._first_pages_keep:
+            self._first_pages.pop(next(iter(self._first_pages)))
+
     def get(self, path_or_url, params=None):
         """One GET (with the budget, waits and retries); returns the decoded JSON body."""
         url = self._url(path_or_url)
         path = _path_only(url)
+        if self._first_pages:
+            kept = self._first_pages.pop((url, tuple(_normalize_params(params))), None)
+            if kept is not None:
+                return kept
         response = self._send(url, _normalize_params(params) or None)
         with response:
             if 300 <= response.status_code < 400:
@@ -701,6 +721,8 @@ class ClinikoClient:
         seen = set()
         while url:
             page = self.get(url, request_params)
+            if request_params is first_params:
+                self._remember(url, first_params, page)
             yield page
             next_url = self._next_url(page, url, first_params)
             if next_url is None:
@@ -737,9 +759,13 @@ class ClinikoClient:
             yield from records
 
     def count(self, resource, params=None):
-        """How many records a list resource has under these filters (``total_entries``)."""
+        """How many records a list resource has under these filters (``total_entries``).
+
+        It reads the list's first page as any read does (``per_page`` 100): Cliniko documents
+        no count-only request, and a run takes its totals from the first page it reads
+        anyway, so this is only for callers that want nothing but the number."""
         params = [(k, v) for k, v in _normalize_params(params) if k not in ("per_page", "page")]
-        params.append(("per_page", "1"))
+        params.append(("per_page", str(MAX_PER_PAGE)))
         page = self.get(resource, params)
         try:
             return int(page["total_entries"])

@@ -64,6 +64,7 @@ patient's name only, never the type or notes (a group session's event is named a
 The event of a cancelled appointment is archived: it stays as history but frees the slot.
 """
 
+import logging
 from collections import defaultdict
 from datetime import UTC
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -73,8 +74,11 @@ from markupsafe import Markup
 from odoo import Command, fields
 from odoo.tools import plaintext2html
 
+from ..cliniko_api import ClinikoNotFoundError, ClinikoPermissionError
 from .importer import Importer, MappingError, snapshot
 from .values import link_id, parse_datetime, text
+
+_logger = logging.getLogger(__name__)
 
 STATUS_LABELS = {
     "booked": "Booked",
@@ -583,9 +587,14 @@ class AttendeeImporter(_VisitImporter):
         self._individual = set(self.binder.to_internal("individual_appointments", booking_ids))
         self._groups = {}
         rest = booking_ids - self._individual
-        if rest:
-            for group in self._fetch("/group_appointments", rest, ("archived_at:*",)):
-                self._groups[str(group["id"])] = group
+        if rest and not self.runner._counter("group_appointments").unavailable:
+            try:
+                for group in self._fetch("/group_appointments", rest, ("archived_at:*",)):
+                    self._groups[str(group["id"])] = group
+            except (ClinikoPermissionError, ClinikoNotFoundError) as error:
+                # Group appointments are not available to this key: attendances of group
+                # classes fail one by one below (no class to attach them to).
+                _logger.info("group appointments cannot be read: %s", error)
         unknown = rest - set(self._groups)
         if unknown:
             found = self._fetch(
@@ -615,6 +624,12 @@ class AttendeeImporter(_VisitImporter):
         booking_id = link_id(item.record.get("booking"))
         group = self._groups.get(booking_id)
         if group is None:
+            unavailable = self.runner._counter("group_appointments").unavailable
+            if unavailable:
+                raise MappingError(
+                    "its group appointment %s cannot be read: group appointments are not "
+                    "available (%s)" % (booking_id, unavailable)
+                )
             raise MappingError("its booking %s does not exist in Cliniko" % booking_id)
         return group
 

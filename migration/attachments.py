@@ -26,7 +26,13 @@ import os
 import shutil
 import tempfile
 
-from ..cliniko_api import ClinikoError, ClinikoFileTooLargeError, ClinikoUnsafeRedirectError
+from ..cliniko_api import (
+    ClinikoAuthError,
+    ClinikoError,
+    ClinikoFileTooLargeError,
+    ClinikoRateLimitError,
+    ClinikoUnsafeRedirectError,
+)
 from .history import patient_leads, require_patient_lead
 from .importer import Importer, MappingError, snapshot
 from .values import link_id, parse_datetime, text
@@ -38,6 +44,8 @@ SPOOL_MAX_SIZE = 1024 * 1024
 CHUNK_SIZE = 64 * 1024
 DEFAULT_MAX_FILE_SIZE_MB = 100
 GONE_STATUSES = (404, 410)
+# Download errors that stop the run rather than fail one file: a refused key, the rate limit.
+RUN_ERRORS = (ClinikoAuthError, ClinikoRateLimitError)
 UPDATABLE_FIELDS = (
     "name",
     "res_model",
@@ -130,9 +138,12 @@ class PatientAttachmentImporter(Importer):
                 item.done("fail", str(error))
                 return
             except ClinikoError as error:
-                if error.status not in GONE_STATUSES:
-                    raise
-                item.done("fail", "Cliniko no longer serves the file: %s" % error)
+                if isinstance(error, RUN_ERRORS):
+                    raise  # the key or Cliniko itself: the run's problem, not this file's
+                if error.status in GONE_STATUSES:
+                    item.done("fail", "Cliniko no longer serves the file: %s" % error)
+                else:
+                    item.done("fail", "the file could not be downloaded: %s" % error)
                 return
             spool.seek(0)
             self._guarded(item, lambda: self._store(item, spool, download))

@@ -82,14 +82,16 @@ GRAPH = (
         "Treatment notes",
         "history",
         depends=("patients", "practitioners", "individual_appointments", "attendees"),
-        # deleted notes and messages are listed too, so they are counted (skipped)
-        list_filters=_ARCHIVED_OR_DELETED,
+        # SPEC §2.10 lists no deleted_at filter for notes (Cliniko answers 400 to it): the
+        # notes deleted in Cliniko are simply not listed
+        list_filters=_ARCHIVED,
     ),
     Resource(
         "communications",
         "Messages",
         "history",
         depends=("patients",),
+        # deleted messages are listed too, so they are counted (skipped)
         list_filters=_ARCHIVED_OR_DELETED,
     ),
     Resource(

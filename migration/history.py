@@ -284,7 +284,10 @@ class HistoryImporter(Importer):
         for records in Importer.pages(member):
             for record in records:
                 seq += 1
-                key = member.message_date(record) or _OLDEST
+                try:
+                    key = member.message_date(record) or _OLDEST
+                except (TypeError, ValueError, AttributeError):
+                    key = _OLDEST  # a bad date: the record fails when it is mapped
                 yield _Entry(key, rank, seq, member, record)
 
     def import_page(self, records):

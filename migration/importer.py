@@ -12,10 +12,16 @@ counters, which add up: fetched = created + updated + skipped + failed.
 """
 
 import logging
+from urllib.parse import urlsplit
 
 from odoo import fields
 
-from ..cliniko_api import ClinikoError
+from ..cliniko_api import (
+    ClinikoBadRequestError,
+    ClinikoError,
+    ClinikoNotFoundError,
+    ClinikoPermissionError,
+)
 from ..cliniko_api.client import MAX_PER_PAGE
 from ..cliniko_api.client import _normalize_params as normalize_params
 from . import conflicts, graph
@@ -51,7 +57,8 @@ class Item:
     )
 
     def __init__(self, record):
-        self.record = record
+        self.record = record if isinstance(record, dict) else {}
+        record = self.record
         self.cliniko_id = str(record.get("id") or "")
         self.ref = None
         self.action = None
@@ -59,7 +66,10 @@ class Item:
         self.values = None
         self.audits = []
         self.main = None
-        self.updated_at = parse_datetime(record.get("updated_at"))
+        try:
+            self.updated_at = parse_datetime(record.get("updated_at"))
+        except (TypeError, ValueError, AttributeError):
+            self.updated_at = None  # the record fails in ``import_page`` with the reason
         self.ref_previous = None
         self.written = {}  # (model, id) -> field names the migration wrote (conflict safety)
         self.conflicts = []  # fields an update left alone: changed in Odoo since (delta sync)
@@ -107,6 +117,9 @@ class Importer:
     # the URL of the page after it (None after the last page).
     resume_cursor = None
     next_cursor = None
+    # What Cliniko holds for this read (``total_entries`` of its first page), None until read:
+    # the run's progress total comes from here, never from a count-only request.
+    total_entries = None
 
     def pages(self):
         """Yield the records of each Cliniko page of this resource, oldest first, from
@@ -124,6 +137,8 @@ class Importer:
         seen = set()
         while url:
             page = client.get(url, params)
+            if self.total_entries is None and isinstance(page, dict):
+                self.total_entries = _int_or_none(page.get("total_entries"))
             next_url = client._next_url(page, url, first_params)
             if next_url in seen:
                 raise ClinikoError("Cliniko's next-page links loop on %s; stopping." % next_url)
@@ -206,7 +221,15 @@ class Importer:
             if not item.cliniko_id:
                 item.done("fail", "the record has no id")
                 continue
-            reason = self.skip_reason(item.record)
+            problem = self.malformed(item)
+            if problem:
+                item.done("fail", problem)
+                continue
+            try:
+                reason = self.skip_reason(item.record)
+            except RECORD_ERRORS as error:
+                item.done("fail", record_error_text(error))
+                continue
             if reason:
                 item.done("skip", reason)
                 continue
@@ -215,13 +238,19 @@ class Importer:
                 item.done("skip", "up to date")
                 continue
             pending.append(item)
-        self.prepare(pending)
+        pending = self._prepare_guarded(pending)
         to_create, to_update = [], []
         for item in pending:
             try:
                 item.values = self.apply_field_map(self.map(item))
             except MappingError as error:
                 item.done("fail", str(error))
+                continue
+            except RECORD_ERRORS as error:
+                # Whatever Cliniko sent that the mapping did not expect (a missing key, a
+                # wrong type, a bad date...) fails this record alone, with the reason.
+                _logger.debug("%s %s cannot be mapped", self.resource, item.cliniko_id, exc_info=1)
+                item.done("fail", record_error_text(error))
                 continue
             main = self.binder.record(item.ref) if item.ref else None
             (to_update if main else to_create).append((item, main))
@@ -230,6 +259,45 @@ class Importer:
             self._guarded(item, lambda item=item, main=main: self._update(item, main))
         self._finish(items)
         return items
+
+    def malformed(self, item):
+        """Why Cliniko's record cannot be trusted at all, or None: a relation pointing at
+        another host than the API's (its id would be read as one of this clinic's), or a
+        relation that is not a link object."""
+        client = self.runner.client
+        for key, value in item.record.items():
+            if key == "links" or not isinstance(value, dict) or "links" not in value:
+                continue
+            links = value.get("links")
+            url = links.get("self") if isinstance(links, dict) else None
+            if not isinstance(url, str):
+                return "the %s relation is not a link" % key
+            if "://" in url and not client.is_base_host(url):
+                return "the %s relation points at another host (%s)" % (
+                    key,
+                    urlsplit(url).hostname or "?",
+                )
+        return None
+
+    def _prepare_guarded(self, items):
+        """``prepare`` the page; when a record breaks it, prepare one by one and fail those
+        records alone. Returns the items still to map."""
+        try:
+            self.prepare(items)
+            return items
+        except RECORD_ERRORS:
+            _logger.debug("prepare of a %s page failed; one by one", self.resource, exc_info=1)
+        kept = []
+        for item in items:
+            try:
+                self.prepare([item])
+            except RECORD_ERRORS as error:
+                item.done("fail", record_error_text(error))
+                continue
+            kept.append(item)
+        if kept:
+            self.prepare(kept)
+        return kept
 
     def _up_to_date(self, item):
         known = item.ref.source_updated_at
@@ -350,6 +418,38 @@ def changed_values(record, values):
         if field.convert_to_write(wanted, record) != field.convert_to_write(record[name], record):
             result[name] = value
     return result
+
+
+# What a malformed record can raise while it is read; anything else (the key refused, Cliniko
+# down, the run blocked) is the run's business, not the record's.
+RECORD_ERRORS = (
+    MappingError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    ClinikoBadRequestError,
+    ClinikoNotFoundError,
+    ClinikoPermissionError,
+)
+
+
+def record_error_text(error):
+    """The reason listed for a record that failed on what Cliniko sent."""
+    if isinstance(error, (MappingError, ClinikoError)):
+        return str(error)
+    if isinstance(error, KeyError):
+        return "the record has no %s" % error
+    return "unexpected data from Cliniko (%s: %s)" % (error.__class__.__name__, str(error)[:200])
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _error_text(error):

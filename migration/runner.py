@@ -26,7 +26,8 @@ from odoo import SUPERUSER_ID, fields
 from odoo.exceptions import UserError
 from odoo.modules import module as odoo_module
 
-from ..cliniko_api import ClinikoError
+from ..cliniko_api import ClinikoError, ClinikoNotFoundError, ClinikoPermissionError
+from ..cliniko_api.client import MAX_PER_PAGE
 from . import graph
 from .binder import Binder
 from .context import silent_env
@@ -109,6 +110,8 @@ class MigrationRunner:
     def client(self):
         if self._client is None:
             self._client = self.connection._get_client(on_wait=self._on_wait)
+            # the field map's glance at the first patients is the patients' first page
+            self._client.remember_first_pages()
         return self._client
 
     # -- execution ---------------------------------------------------------------------------
@@ -166,7 +169,7 @@ class MigrationRunner:
             self._prepare()
             for resource in graph.load_order(run._selected_resources()):
                 if not self._import_resource(resource):
-                    if run.state in ("paused", "cancelled"):
+                    if run.state != "running":  # paused, cancelled, rolled back...
                         run._log("Run %s after a page, as asked" % run.state)
                         self._checkpoint()
                         return True
@@ -200,12 +203,22 @@ class MigrationRunner:
                 choose_for_run(self.run, runner=self)
             self.sample_scope = self.run._cliniko_sample_ids() or set()
         country = self.connection.country_id
-        if not country:
-            page = self.client.get("/businesses", params=[("per_page", 1)])
-            businesses = page.get("businesses") or []
-            code = businesses and (businesses[0].get("country_code") or "")
-            country = self._country(code.upper()) if code else country
-        self.region = country.code if country else None
+        if country:
+            self.region = country.code
+        elif self.run.resource_ids.filtered(
+            lambda line: line.resource == "businesses" and line.done
+        ) or "businesses" not in [
+            resource.name for resource in graph.load_order(self.run._selected_resources())
+        ]:
+            # The region comes from the first location, read with the businesses (below);
+            # a run without them, or past them, reads their first page for it.
+            try:
+                page = self.client.get(
+                    "/businesses", params=[("q[]", "archived_at:*"), ("per_page", MAX_PER_PAGE)]
+                )
+            except (ClinikoPermissionError, ClinikoNotFoundError):
+                page = {}
+            self._region_from(page.get("businesses") or [])
 
     def _import_resource(self, resource):
         """Import one resource from where it stopped; False if the batch stops before its end.
@@ -233,7 +246,17 @@ class MigrationRunner:
                 )
         importer = cls(self)
         if not counter.started_at:
-            counter.write({"started_at": fields.Datetime.now(), "total": self._total(importer)})
+            counter.write({"started_at": fields.Datetime.now()})
+        try:
+            return self._read_resource(resource, importer, counter)
+        except (ClinikoPermissionError, ClinikoNotFoundError) as error:
+            # The key's user may not read this list (403), or the account has no such
+            # endpoint (404): the rest of the clinic still migrates. What depends on it goes
+            # on without the link, or fails record by record with the reason.
+            self._unavailable(resource, counter, error)
+            return True
+
+    def _read_resource(self, resource, importer, counter):
         importer.before_resource()
         resumable = type(importer).pages is Importer.pages
         if counter.last_page_read:
@@ -245,6 +268,8 @@ class MigrationRunner:
             pages = itertools.islice(importer.pages(), counter.pages_done, None)
         clock = time.monotonic()
         for records in pages:
+            if resource.name == "businesses" and self.region is None:
+                self._region_from(records)
             importer.import_page(records)
             values = {
                 "pages_done": counter.pages_done + 1,
@@ -254,6 +279,7 @@ class MigrationRunner:
                 values.update(cursor=importer.next_cursor or False)
                 values.update(last_page_read=not importer.next_cursor)
             counter.write(values)
+            self._note_totals(importer)
             time_left = self._checkpoint(len(records))
             clock = time.monotonic()
             if self._batch_spent(time_left) or self._interrupted():
@@ -264,15 +290,38 @@ class MigrationRunner:
         self._checkpoint()
         return True
 
-    def _total(self, importer):
-        """How many records Cliniko holds for this resource (with the run's filters); 0 when
-        Cliniko cannot say (e.g. a resource read per patient)."""
-        params = [(key, value) for key, value in importer.list_params() if key != "sort"]
-        try:
-            return self.client.count("/" + importer.resource, params=params)
-        except ClinikoError as error:
-            _logger.info("no total for %s: %s", importer.resource, error)
-            return 0
+    def _note_totals(self, importer):
+        """Progress totals from the first page read (``total_entries``): no count request."""
+        for member in getattr(importer, "_group", None) or [importer]:
+            total = getattr(member, "total_entries", None)
+            line = self._counter(member.resource)
+            if total and not line.total:
+                line.total = total
+
+    def _unavailable(self, resource, counter, error):
+        message = str(error)
+        self.env.invalidate_all()
+        counter.write({"unavailable": message, "done": True, "last_page_read": True})
+        self.run._log("%s: not available to this key, not migrated: %s" % (resource.label, message))
+        self.audit(
+            [
+                {
+                    "action": "skip",
+                    "resource": resource.name,
+                    "cliniko_id": False,
+                    "res_model": False,
+                    "res_id": False,
+                    "message": "unavailable: %s" % message,
+                    "previous_values": False,
+                }
+            ]
+        )
+        self._checkpoint()
+
+    def _region_from(self, records):
+        code = next((r.get("country_code") for r in records if isinstance(r, dict)), None)
+        country = self._country(code.upper()) if isinstance(code, str) and code else None
+        self.region = country.code if country else None
 
     def _batch_spent(self, time_left):
         if time_left <= 0:
@@ -283,9 +332,10 @@ class MigrationRunner:
         return self._pages_left <= 0
 
     def _interrupted(self):
-        """Paused or cancelled by a person since the page began (read afresh)."""
+        """No longer running since the page began (read afresh): paused or cancelled by a
+        person, or anything else; a worker never carries on a run that is not running."""
         self.run.invalidate_recordset(["state"])
-        return self.run.state in ("paused", "cancelled")
+        return self.run.state != "running"
 
     def _remaining(self):
         """Records still to read (an estimate, at least 1 while the run goes on)."""
@@ -572,6 +622,9 @@ class MigrationRunner:
         created = {
             (line.res_model, line.res_id) for line in lines if line.action == "create"
         } - set(kept)
+        for key, reason in self._built_on(created, lines, run_users, run_end).items():
+            kept.setdefault(key, reason)
+        created -= set(kept)
         todo = list(kept)
         while todo and created:
             model, res_id = todo.pop()
@@ -586,6 +639,60 @@ class MigrationRunner:
                     kept[key] = "used by the kept %s #%s" % (model, res_id)
                     todo.append(key)
         return kept
+
+    def _built_on(self, created, lines, run_users, run_end):
+        """``{(model, id): reason}`` for records the run created that people built on since:
+        a message, attachment or activity on them the migration did not write, or a lead the
+        migration did not write pointing at them. Unlinking such a record would take the
+        people's work with it (a lead's notes and files go with the lead)."""
+        if not created:
+            return {}
+        written = {(line.res_model, line.res_id) for line in lines}
+        by_model = {}
+        for model, res_id in created:
+            by_model.setdefault(model, set()).add(res_id)
+        found = {}
+        # by a real user who is not one the run wrote as, or after the run (as for writes)
+        people = [("create_uid", "!=", SUPERUSER_ID)]
+        if run_end:
+            people += [
+                "|",
+                ("create_uid", "not in", list(run_users)),
+                ("create_date", ">", run_end),
+            ]
+        else:
+            people += [("create_uid", "not in", list(run_users))]
+        for model, ids in by_model.items():
+            for child_model, what in (
+                ("mail.message", "a message"),
+                ("ir.attachment", "a file"),
+                ("mail.activity", "an activity"),
+            ):
+                Child = self.env[child_model].sudo().with_context(active_test=False)
+                field = "model" if child_model == "mail.message" else "res_model"
+                domain = [(field, "=", model), ("res_id", "in", list(ids)), *people]
+                for child in Child.search(domain):
+                    if (child_model, child.id) in written:
+                        continue
+                    found.setdefault(
+                        (model, child.res_id),
+                        "people built on it since: %s by %s" % (what, child.create_uid.name),
+                    )
+        partners = by_model.get("res.partner")
+        if partners:
+            leads = (
+                self.env["crm.lead"]
+                .sudo()
+                .with_context(active_test=False)
+                .search([("partner_id", "in", list(partners)), *people])
+            )
+            for lead in leads:
+                if ("crm.lead", lead.id) not in written:
+                    found.setdefault(
+                        ("res.partner", lead.partner_id.id),
+                        "people built on it since: the lead %s points at it" % lead.id,
+                    )
+        return found
 
     def rollback(self):
         """Undo the run: remove what it created and restore what it updated, dependents

@@ -32,6 +32,7 @@ from ..cliniko_api import (
     check_base_url,
     shard_from_key,
 )
+from ..cliniko_api.client import EMAIL_RE
 from ..migration import graph
 
 _logger = logging.getLogger(__name__)
@@ -47,6 +48,9 @@ SANDBOX_PARAM = "cliniko_crm_migration.allow_sandbox_url"
 EXTRA_LISTS = {"practitioners": ("/practitioners/inactive",)}
 # Wait at most this long for Cliniko's rate limit while testing: the admin is waiting.
 TEST_RATE_LIMIT_WAIT = 15.0
+# The contact sent in the User-Agent of the one request that asks Cliniko whose key it is
+# (GET /user), when nobody gave a contact e-mail yet and the company has none.
+BOOTSTRAP_CONTACT = "odoo-cliniko-migration@example.com"
 
 
 def plain_error(error, shard=None):
@@ -245,6 +249,34 @@ class ClinikoConnection(models.Model):
             allow_private_hosts=sandbox,
             **options,
         )
+
+    @api.model
+    def _cliniko_key_owner_email(self, api_key, base_url=None, contact_email=None):
+        """The e-mail of the Cliniko user who owns ``api_key`` (``GET /user``), or None when
+        Cliniko gives none. A key Cliniko rejects raises UserError in plain words."""
+        try:
+            client = ClinikoClient(
+                api_key,
+                contact_email=contact_email or BOOTSTRAP_CONTACT,
+                base_url=base_url or None,
+                max_retries=1,
+                max_rate_limit_wait=TEST_RATE_LIMIT_WAIT,
+            )
+        except ValueError as error:
+            raise UserError(str(error)) from error
+        with client:
+            try:
+                user = client.get("/user")
+            except ClinikoAuthError as error:
+                raise UserError(plain_error(error, client.shard)) from error
+            except ClinikoConnectionError as error:
+                raise UserError(plain_error(error)) from error
+            except ClinikoError as error:
+                _logger.info("could not ask Cliniko who owns the key: %s", error)
+                return None
+        email = user.get("email") if isinstance(user, dict) else None
+        email = email.strip() if isinstance(email, str) else ""
+        return email if EMAIL_RE.match(email) else None
 
     # -- testing the connection --------------------------------------------------------------
     def cliniko_test_connection(self):

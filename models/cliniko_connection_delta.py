@@ -167,11 +167,11 @@ class ClinikoConnection(models.Model):
             }
         )
         self.sudo().delta_last_attempt = fields.Datetime.now()
-        run.action_start()
         if final:
             self.sudo().final_run_id = run
-            if run.state == "done":
-                run._cliniko_reconcile()
+        # a final run that ends (here or in the background) stores its reconciliation:
+        # see cliniko.migration.run._cliniko_on_finished
+        run.action_start()
         return run.summary()
 
     def action_delta_sync_now(self):

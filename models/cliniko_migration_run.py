@@ -95,6 +95,11 @@ class ClinikoMigrationRun(models.Model):
         help="Records the rollback kept because a person changed them after the run.",
     )
     rollback_kept_count = fields.Integer(compute="_compute_rollback_kept_count")
+    warning_message = fields.Text(
+        string="Warnings",
+        compute="_compute_warning_message",
+        help="What the run went on without, e.g. a list the key's Cliniko user may not read.",
+    )
 
     @api.depends("connection_id", "run_type")
     def _compute_display_name(self):
@@ -252,12 +257,26 @@ class ClinikoMigrationRun(models.Model):
                     "(pause or cancel a running run first)."
                 )
             )
+        if worker_alive(self.env.cr, self.id):
+            raise UserError(
+                self.env._(
+                    "A worker is still on this run (it stops after its current page): roll it "
+                    "back once it has stopped."
+                )
+            )
 
     def action_rollback(self):
-        """Roll back at once (the command line; the form asks first through the wizard)."""
+        """Roll back at once (the command line; the form asks first through the wizard).
+        The rollback holds the run's worker lock, so no worker can pick the run up meanwhile."""
         for run in self:
             run._cliniko_check_rollbackable()
-            MigrationRunner(run).rollback()
+            runner = MigrationRunner(run)
+            if not runner._take_worker_lock():
+                raise UserError(self.env._("A worker took this run up: try again later."))
+            try:
+                runner.rollback()
+            finally:
+                runner._release_worker_lock()
         return True
 
     def action_open_rollback_wizard(self):
@@ -352,17 +371,33 @@ class ClinikoMigrationRun(models.Model):
     def summary(self):
         """The run as the headless command reports it (one JSON-serialisable dict)."""
         self.ensure_one()
-        resources = {
-            line.resource: {name: line[name] for name in COUNTERS}
-            for line in self.resource_ids.sorted("sequence")
-        }
+        resources = {}
+        for line in self.resource_ids.sorted("sequence"):
+            resources[line.resource] = {name: line[name] for name in COUNTERS}
+            if line.unavailable:
+                resources[line.resource]["unavailable"] = line.unavailable
         return {
             "run_id": self.id,
             "state": self.state,
             "progress": round(self.progress, 1),
             "resources": resources,
+            "warnings": self._cliniko_warnings(),
             "error": self.error_message or None,
         }
+
+    def _cliniko_warnings(self):
+        """What the run could not do that did not fail it: resources Cliniko refused."""
+        self.ensure_one()
+        return [
+            "%s not available: %s" % (line.label, line.unavailable)
+            for line in self.resource_ids.sorted("sequence")
+            if line.unavailable
+        ]
+
+    @api.depends("resource_ids.unavailable")
+    def _compute_warning_message(self):
+        for run in self:
+            run.warning_message = "\n".join(run._cliniko_warnings()) or False
 
 
 class ClinikoMigrationRunResource(models.Model):
@@ -380,6 +415,10 @@ class ClinikoMigrationRunResource(models.Model):
     skipped = fields.Integer()
     failed = fields.Integer()
     done = fields.Boolean(help="Every page of this resource was migrated.")
+    unavailable = fields.Char(
+        help="Cliniko refused this list (403: the key's user lacks the permission; 404: the "
+        "account does not have it), in Cliniko's words. The run went on without it."
+    )
     # Progress and resuming
     total = fields.Integer(help="What Cliniko holds (total_entries), read when it started.")
     started_at = fields.Datetime()

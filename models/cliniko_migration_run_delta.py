@@ -111,6 +111,15 @@ class ClinikoMigrationRun(models.Model):
         if values:
             connection.sudo().write(values)
 
+    def _cliniko_on_finished(self):
+        """A final sync that ended well stores its reconciliation report, whether it ran in
+        this process (the command line) or in the background (the form's Final Sync)."""
+        result = super()._cliniko_on_finished()
+        for run in self:
+            if run.is_final_sync and run.state == "done" and not run.reconciliation:
+                run._cliniko_reconcile()
+        return result
+
     def _cliniko_reconcile(self):
         self.ensure_one()
         self.reconciliation = DeltaRunner(self).reconcile()

@@ -199,7 +199,7 @@ class ClinikoSourceAudit(models.Model):
         country = self.connection_id.country_id
         if country:
             return country.code
-        page = client.get("/businesses", params=[("per_page", 1)])
+        page = client.get("/businesses", params=[("per_page", 100)])
         businesses = page.get("businesses") or []
         return (businesses and (businesses[0].get("country_code") or "").upper()) or None
 

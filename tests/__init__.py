@@ -3,6 +3,7 @@ from . import test_attachments
 from . import test_audit_resolutions
 from . import test_background_run
 from . import test_cli
+from . import test_cli_reliability
 from . import test_client
 from . import test_clinical_access
 from . import test_conflicts
@@ -13,8 +14,10 @@ from . import test_data_exports
 from . import test_data_exports_parser
 from . import test_delta_sync
 from . import test_field_map
+from . import test_final_sync_form
 from . import test_full_clinic
 from . import test_history
+from . import test_hostile_clinic
 from . import test_invoices
 from . import test_patient_details
 from . import test_patient_migration
@@ -23,10 +26,12 @@ from . import test_privacy
 from . import test_reference_data
 from . import test_rendering
 from . import test_rerun_and_rollback
+from . import test_rollback_safety
 from . import test_rollback_workflow
 from . import test_run_failures
 from . import test_sample
 from . import test_sandbox
+from . import test_sandbox_strictness
 from . import test_security
 from . import test_source_audit
 from . import test_ui

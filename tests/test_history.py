@@ -209,8 +209,8 @@ class TestHistoryMigration(HistoryCase):
             if nid not in deleted and link_id(note["patient"]) not in migrated
         } | {self.note_of_deleted_appointment}
         counts = self.history_run.summary()["resources"]["treatment_notes"]
-        self.assertEqual(counts["fetched"], len(notes))
-        self.assertEqual(counts["skipped"], len(deleted))
+        self.assertEqual(counts["fetched"], len(notes) - len(deleted))  # deleted: not listed
+        self.assertEqual(counts["skipped"], 0)
         self.assertEqual(counts["failed"], len(orphans))
         self.assertEqual(counts["created"], len(notes) - len(deleted) - len(orphans))
 
@@ -304,12 +304,11 @@ class TestHistoryMigration(HistoryCase):
         self.assertTrue(self.message("treatment_notes", note_id))
         self.assertFalse(self.message("treatment_notes", note_id, "appointment"))
 
-    def test_a_deleted_note_is_skipped_with_the_reason(self):
+    def test_a_deleted_note_is_not_migrated(self):
+        # SPEC §2.10 lists no deleted_at filter for notes: Cliniko does not list deleted ones
         note_id = self.clinic.edge_cases["deleted_treatment_note"]
         self.assertFalse(self.message("treatment_notes", note_id))
-        line = self.audit_lines(self.history_run, "treatment_notes", note_id)
-        self.assertEqual(line.action, "skip")
-        self.assertEqual(line.message, "deleted in Cliniko")
+        self.assertFalse(self.audit_lines(self.history_run, "treatment_notes", note_id))
 
     def test_a_note_whose_patient_was_not_migrated_fails_with_the_reason(self):
         self.assertFalse(self.message("treatment_notes", self.note_of_deleted_patient))

@@ -235,7 +235,7 @@ def test_cancelled_at_star_lets_cancelled_appointments_in(sandbox, api, clinic):
 def test_non_filterable_field_is_400(sandbox, api):
     response = api.get(sandbox.url("/patients"), params={"q[]": "notes:~back"})
     assert response.status_code == 400
-    assert response.json() == {"message": "notes is not filterable"}
+    assert response.json() == {"message": "This column is not searchable."}
 
 
 def test_non_numeric_value_for_a_numeric_filter_is_400(sandbox, api):

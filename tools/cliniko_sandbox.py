@@ -39,8 +39,15 @@ have it):
 * Faults: seeded random 500s, slow answers and dropped connections, plus ``fail_next``.
 * ``/v1/patient_attachments/{id}/content`` answers 302 to ``/files/<token>/<filename>`` on this
   server, which serves the bytes without authentication.
-* ``requests_log`` gets one ``{"method", "path", "query", "status"}`` per request (status 0 for a
-  dropped connection), appended before the answer is sent.
+* ``requests_log`` gets one ``{"method", "path", "query", "status", "total"}`` per request
+  (status 0 for a dropped connection; ``total`` is a list's ``total_entries``, else None),
+  appended before the answer is sent.
+* Hostile options (tests: methods; command line: ``--refuse``, ``--plant``, ``--break-file``):
+  ``refuse(resource, 403|404)`` makes a whole resource answer 403 (permission) or 404 (not
+  available); ``plant(resource, kind)`` serves one record malformed (``MALFORMED_KINDS``: a
+  missing key, a number for a string, an object for a list, a bad date, a null or foreign-host
+  link); ``break_file(how="fail"|"oversized")`` makes one download fail (403 from the file
+  host) or bring far more bytes than its ``size`` announces.
 * Lists over stores of 5,000+ rows are cached by ``clinic.version``: the ``Clinic`` helpers bump
   it; after editing ``clinic.resources`` by hand, call ``clinic.touch()``.
 """
@@ -85,14 +92,17 @@ def _filters(*names, **typed):
     return fields
 
 
+# Exactly the filters SPEC.md §2 lists per resource, plus the lifecycle columns §1.12 and §4.6
+# let into any list that hides them by default: ``archived_at`` where records carry it and
+# ``cancelled_at`` on appointments and attendees. Anything else answers 400 "This column is
+# not searchable." (tests/test_sandbox_strictness.py walks SPEC.md's lists against this).
 FILTERS = {
     "patients": _filters(
         "archived_at",
-        "deleted_at",
         "email",
         "first_name",
         "last_name",
-        "old_reference_id",
+        old_reference_id=STR,  # a previous system's reference: text, not an id
         date_of_birth=DATE,
     ),
     "individual_appointments": _filters(
@@ -101,14 +111,12 @@ FILTERS = {
         "patient_id",
         "practitioner_id",
         "repeated_from_id",
-        "patient_case_id",
         "archived_at",
         "cancelled_at",
         "deleted_at",
         "starts_at",
         "ends_at",
         did_not_arrive=BOOL,
-        patient_arrived=BOOL,
     ),
     "group_appointments": _filters(
         "appointment_type_id",
@@ -116,20 +124,15 @@ FILTERS = {
         "practitioner_id",
         "repeated_from_id",
         "archived_at",
-        "deleted_at",
         "starts_at",
         "ends_at",
     ),
-    "attendees": _filters(
-        "booking_id", "patient_id", "patient_case_id", "archived_at", "cancelled_at", "deleted_at"
-    ),
+    "attendees": _filters("booking_id", "patient_id", "archived_at", "cancelled_at"),
     "bookings": _filters(
         "business_id",
         "practitioner_id",
-        "appointment_type_id",
         "archived_at",
         "cancelled_at",
-        "deleted_at",
         "starts_at",
         "ends_at",
         patient_ids=ARRAY,
@@ -139,18 +142,21 @@ FILTERS = {
         "business_id",
         "patient_id",
         "practitioner_id",
-        "deleted_at",
         appointment_start=DT,
         appointment_end=DT,
-        cancellation_time=DT,
     ),
     "appointment_types": _filters(
-        "archived_at", "category", "online_payments_mode", show_in_online_bookings=BOOL
+        "archived_at",
+        "category",
+        "online_payments_mode",
+        show_in_online_bookings=BOOL,
+        appointment_confirmation_template_ids=ARRAY,
+        appointment_reminder_template_ids=ARRAY,
     ),
-    "practitioners": _filters("user_id", active=BOOL),
+    "practitioners": _filters("user_id"),
     "practitioner_reference_numbers": _filters("business_id", "practitioner_id"),
     "users": _filters(),
-    "businesses": _filters("archived_at", "deleted_at"),
+    "businesses": _filters("archived_at"),
     "treatment_notes": _filters(
         "attendee_id",
         "booking_id",
@@ -158,31 +164,26 @@ FILTERS = {
         "practitioner_id",
         "treatment_note_template_id",
         "archived_at",
-        "deleted_at",
     ),
-    "treatment_note_templates": _filters("archived_at", "deleted_at"),
+    "treatment_note_templates": _filters("archived_at"),
     "invoices": _filters(
         "appointment_id",
-        "attendee_id",
         "business_id",
         "patient_id",
         "practitioner_id",
         "archived_at",
-        "deleted_at",
         number=INT,
         status=INT,
         issue_date=DATE,
     ),
-    "invoice_items": _filters("invoice_id", "archived_at", "deleted_at"),
+    "invoice_items": _filters("invoice_id", "archived_at"),
     "billable_items": _filters("tax_id", "archived_at"),
     "products": _filters("tax_id", "name", "archived_at"),
     "taxes": _filters(),
-    "contacts": _filters(
-        "email", "first_name", "last_name", "archived_at", "deleted_at", type_code=INT
-    ),
+    "contacts": _filters("email", "first_name", "last_name", "archived_at", type_code=INT),
     "concession_types": _filters("archived_at"),
     "referral_source_types": _filters("archived_at"),
-    "referral_sources": _filters("patient_id"),
+    "referral_sources": {},  # SPEC §2.25: no filters
     "communications": _filters("patient_id", "archived_at", "deleted_at", category_code=INT),
     "patient_attachments": _filters(
         "content_type",
@@ -196,7 +197,7 @@ FILTERS = {
     ),
     "patient_forms": _filters("patient_id", "archived_at", "completed_at"),
     "patient_form_templates": _filters("archived_at"),
-    "medical_alerts": _filters("patient_id", "archived_at", "deleted_at"),
+    "medical_alerts": _filters("patient_id", "archived_at"),
     "patient_cases": _filters("patient_id", "archived_at", expiry_date=DATE),
 }
 DELETED_FILTERS = {"id": INT, "deleted_at": DT}
@@ -277,6 +278,9 @@ CACHE_MIN_ROWS = 5_000  # smaller lists are recomputed on every request (see Cli
 USER_AGENT_RE = re.compile(r"\S.*\(\S+@\S+\.\S+\)")
 SHARD_SUFFIX_RE = re.compile(r"-([a-z]{2}\d{1,2})$", re.IGNORECASE)
 DROP = object()  # answer: close the connection without a response
+
+
+NOT_SEARCHABLE = "This column is not searchable."  # Cliniko's words (ISS #231)
 
 
 class BadRequest(Exception):
@@ -380,6 +384,79 @@ def make_predicate(field, key, kind, text):  # noqa: PLR0911
     return lambda record: record.get(key) is not None and compare(record.get(key), value)
 
 
+MALFORMED_KINDS = (
+    "missing_key",  # a key the record should carry is absent
+    "number_for_string",  # a number where a string belongs
+    "object_for_list",  # an object where a list belongs
+    "bad_date",  # an unparseable date or date-time
+    "null_link",  # a relation that is null
+    "foreign_link",  # a relation pointing at another host
+)
+OVERSIZE_BYTES = 8 * 1024 * 1024  # what an "oversized" file brings at least
+FOREIGN_HOST = "https://cliniko.evil.example"
+# Candidate keys per kind, in order; the first one the rendered record has is spoiled.
+_LINKS = ("patient", "booking", "invoice", "practitioner", "appointment_type", "business")
+SPOIL_CANDIDATES = {
+    "missing_key": (*_LINKS, "first_name", "name", "filename"),
+    "number_for_string": (
+        "first_name",
+        "name",
+        "title",
+        "filename",
+        "content",
+        "business_name",
+        "notes",
+    ),
+    "object_for_list": ("patient_phone_numbers", "phone_numbers", "patient_ids", "signatures"),
+    "bad_date": ("starts_at", "date_of_birth", "issue_date", "completed_at", "created_at"),
+    "null_link": _LINKS,
+    "foreign_link": _LINKS,
+}
+
+
+def spoilable(out, kind):
+    """The key of the rendered record ``out`` that ``kind`` spoils by default, or None."""
+    field = next((f for f in SPOIL_CANDIDATES[kind] if f in out), None)
+    if field is None and kind in ("missing_key", "null_link", "foreign_link"):
+        field = next(  # any to-one relation (a link ending in an id)
+            (
+                key
+                for key, value in out.items()
+                if key != "links"
+                and isinstance(value, dict)
+                and re.search(r"/\d+$", str((value.get("links") or {}).get("self") or ""))
+            ),
+            None,
+        )
+    if field is None and kind == "object_for_list":
+        field = "patient_phone_numbers"
+    return field
+
+
+def spoil(out, kind, field=None):
+    """The rendered record ``out`` with one malformation of ``kind`` (see ``plant``)."""
+    out = dict(out)
+    if field is None:
+        field = spoilable(out, kind)
+        if field is None:
+            raise ValueError("nothing to spoil with %s in %s" % (kind, sorted(out)))
+    if kind == "missing_key":
+        out.pop(field, None)
+    elif kind == "number_for_string":
+        out[field] = 40417
+    elif kind == "object_for_list":
+        out[field] = {"number": "0400 000 000", "phone_type": "Mobile"}
+    elif kind == "bad_date":
+        out[field] = "31/02/2024 25:61"
+    elif kind == "null_link":
+        out[field] = None
+    else:
+        link = out.get(field) if isinstance(out.get(field), dict) else {}
+        path = urlsplit((link.get("links") or {}).get("self") or "/v1/%ss/1" % field).path
+        out[field] = {"links": {"self": FOREIGN_HOST + path}}
+    return out
+
+
 def _sort_key(key, kind):
     if kind == INT:
         return lambda record: (0, 0) if _null(v := record.get(key)) else (1, int(v))
@@ -394,6 +471,9 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "ClinikoSandbox/1.0"
     timeout = 30  # idle keep-alive connections are closed after this
+    # Headers and body go out as two writes: without this, Nagle's algorithm and the client's
+    # delayed ACK hold every answer back ~40 ms.
+    disable_nagle_algorithm = True
 
     def setup(self):
         super().setup()
@@ -478,8 +558,13 @@ class ClinikoSandbox:
         self.base_url = None  # set by start()
         self.requests_log = []
         self.archived_patient_404 = False  # True: GET /patients/{archived id} -> 404 (ISS #318)
+        # Hostile options (see refuse(), plant(), break_file())
+        self.refused = {}  # resource -> (status, message)
+        self.malformed = {}  # (resource, record id) -> (kind, field)
+        self.broken_files = {}  # attachment id -> "fail" | "oversized"
         self.verbose = False
         self._lock = threading.Lock()
+        self._local = threading.local()  # per request: what goes into requests_log
         self._fault_rng = random.Random("cliniko-sandbox-faults:%s" % seed)
         self._fail_rules = []
         self._windows = {}
@@ -536,6 +621,79 @@ class ClinikoSandbox:
         with self._lock:
             self._fail_rules.append([int(count), int(status), path_contains])
 
+    def refuse(self, resource, status=403, message=None):
+        """Every route under ``/v1/<resource>`` answers ``status``: 403 as for a key whose
+        user lacks the permission (JSON message), 404 as for an endpoint the account does not
+        have (Cliniko's HTML 404 page, or a JSON message when ``message`` is given)."""
+        if status not in (403, 404):
+            raise ValueError("refuse() takes 403 or 404")
+        if message is None and status == 403:
+            message = "You do not have permission to access %s." % resource
+        with self._lock:
+            self.refused[resource.strip("/")] = (int(status), message)
+
+    def plant(self, resource, kind, record_id=None, field=None):
+        """Serve one record of ``resource`` malformed, as a real account sometimes does; returns
+        its id. ``kind``: one of ``MALFORMED_KINDS``. ``field`` picks the key to spoil (else the
+        first of the kind's usual candidates the record has). Without ``record_id`` the
+        oldest record the default list serves that is not planted already is chosen."""
+        if kind not in MALFORMED_KINDS:
+            raise ValueError("unknown malformation %r; one of %s" % (kind, MALFORMED_KINDS))
+        with self.clinic.lock:
+            store = self.clinic.resources[resource]
+            if record_id is None:
+                taken = {rid for (name, rid) in self.malformed if name == resource}
+                candidates = [
+                    r
+                    for r in store.values()
+                    if not r.get("deleted_at")
+                    and r["id"] not in taken
+                    and (resource != "patient_attachments" or r["id"] in self.clinic.files)
+                ]
+                # the ones a default list serves first; archived or cancelled ones if need be
+                visible = sorted(
+                    candidates,
+                    key=lambda r: (
+                        bool(r.get("archived_at") or r.get("cancelled_at")),
+                        r.get("created_at") or "",
+                        int(r["id"]),
+                    ),
+                )
+                if not visible:
+                    raise ValueError("no %s record left to plant %s in" % (resource, kind))
+                record_id = visible[0]["id"]
+            record_id = str(record_id)
+            if record_id not in store:
+                raise KeyError("no %s %s" % (resource, record_id))
+            if field is None:
+                rendered = self._render_clean(self.clinic.base_url, resource, store[record_id])
+                field = spoilable(rendered, kind)
+                if field is None:
+                    raise ValueError("a %s record has nothing %s can spoil" % (resource, kind))
+        with self._lock:
+            self.malformed[(resource, record_id)] = (kind, field)
+        return record_id
+
+    def break_file(self, attachment_id=None, how="fail"):
+        """The download of an attachment fails (``"fail"``: the file host answers 403, as an
+        expired signed link does) or brings far more bytes than its ``size`` announces
+        (``"oversized"``). Returns the attachment id."""
+        if how not in ("fail", "oversized"):
+            raise ValueError("break_file() takes how='fail' or how='oversized'")
+        if attachment_id is None:
+            taken = set(self.broken_files) | {
+                rid for (name, rid) in self.malformed if name == "patient_attachments"
+            }
+            attachment_id = next(
+                rid
+                for rid in sorted(self.clinic.files, key=int)
+                if rid not in taken
+                and not self.clinic.resources["patient_attachments"][rid].get("archived_at")
+            )
+        with self._lock:
+            self.broken_files[str(attachment_id)] = how
+        return str(attachment_id)
+
     def reset_rate_limit(self):
         with self._lock:
             self._windows.clear()
@@ -556,6 +714,7 @@ class ClinikoSandbox:
             handler.rfile.read(length)
         target = urlsplit(handler.path)
         path, query = target.path, target.query
+        self._local.total = None
         try:
             answer = self._answer(handler, method, path, query)
         except Exception:  # noqa: BLE001 - a sandbox bug: say so loudly, answer 500
@@ -564,7 +723,13 @@ class ClinikoSandbox:
         status = 0 if answer is DROP else answer[0]
         with self._lock:
             self.requests_log.append(
-                {"method": method, "path": path, "query": query, "status": status}
+                {
+                    "method": method,
+                    "path": path,
+                    "query": query,
+                    "status": status,
+                    "total": self._local.total,
+                }
             )
         if answer is DROP:
             handler.close_connection = True
@@ -636,6 +801,12 @@ class ClinikoSandbox:
             return limited
         if method not in ("GET", "HEAD"):
             return self._html_404()
+        refused = self.refused.get(path[len("/v1/") :].split("/", 1)[0])
+        if refused is not None:
+            status, message = refused
+            if message is None:
+                return self._html_404()
+            return self._json(status, {"message": message})
         origin = "http://" + (handler.headers.get("Host") or "%s:%d" % (self.host, self.port))
         try:
             return self._route(origin, path, query, owner)
@@ -801,6 +972,11 @@ class ClinikoSandbox:
             return self._json(200, self._render(api, name, record))
 
     def _render(self, api, name, record, state=None):
+        out = self._render_clean(api, name, record, state)
+        spoiled = self.malformed.get((name, str(record.get("id"))))
+        return spoil(out, *spoiled) if spoiled else out
+
+    def _render_clean(self, api, name, record, state=None):
         clinic = self.clinic
         if name == "patients" and state == "deleted":
             return {
@@ -878,6 +1054,7 @@ class ClinikoSandbox:
             links["next"] = link(page + 1)
         if page > 1:
             links["previous"] = link(min(page - 1, max(1, math.ceil(len(rows) / per_page))))
+        self._local.total = len(rows)
         return self._json(200, {name: items, "total_entries": len(rows), "links": links})
 
     @staticmethod
@@ -902,11 +1079,7 @@ class ClinikoSandbox:
             if not colon:
                 raise BadRequest("Invalid filter %r: use field:<operator><value>" % text)
             if field not in allowed:
-                raise BadRequest(
-                    "This column is not searchable."
-                    if state == "deleted"
-                    else "%s is not filterable" % field
-                )
+                raise BadRequest(NOT_SEARCHABLE)
             key = aliases.get(field, field)
             touched.add(key)
             predicate = make_predicate(field, key, allowed[field], condition)
@@ -997,6 +1170,12 @@ class ClinikoSandbox:
         if found is None:
             return self._html_404()
         record, data = found
+        broken = self.broken_files.get(str(record.get("id")))
+        if broken == "fail":
+            body = b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
+            return 403, body, "application/xml", []
+        if broken == "oversized":  # far more than the record's "size" announces
+            data = data * max(2, OVERSIZE_BYTES // max(1, len(data)))
         return (
             200,
             data,
@@ -1038,6 +1217,28 @@ def main(argv=None):
     parser.add_argument("--export-date-order", choices=("dmy", "mdy", "iso"), default="dmy")
     parser.add_argument("--export-escape-ids", choices=("long", "all", "none"), default="long")
     parser.add_argument("--export-no-bom", action="store_true", help="write no UTF-8 BOM")
+    parser.add_argument(
+        "--refuse",
+        action="append",
+        default=[],
+        metavar="RESOURCE=STATUS",
+        help="make /v1/RESOURCE answer 403 (no permission) or 404 (not available); repeatable",
+    )
+    parser.add_argument(
+        "--plant",
+        action="append",
+        default=[],
+        metavar="RESOURCE=KIND[:FIELD]",
+        help="serve one record of RESOURCE malformed (KIND: %s); repeatable"
+        % ", ".join(MALFORMED_KINDS),
+    )
+    parser.add_argument(
+        "--break-file",
+        action="append",
+        default=[],
+        choices=("fail", "oversized"),
+        help="one more attachment whose download fails (403) or is far larger than announced",
+    )
     args = parser.parse_args(argv)
     sandbox = ClinikoSandbox(
         seed=args.seed,
@@ -1063,6 +1264,21 @@ def main(argv=None):
             bom=not args.export_no_bom,
         ):
             sys.stdout.write("export=%s\n" % path)
+    for spec in args.refuse:
+        resource, _, status = spec.partition("=")
+        if not status.isdigit():
+            parser.error("--refuse takes RESOURCE=403 or RESOURCE=404")
+        sandbox.refuse(resource, int(status))
+    for spec in args.plant:
+        resource, _, kind = spec.partition("=")
+        kind, _, field = kind.partition(":")
+        try:
+            record_id = sandbox.plant(resource, kind, field=field or None)
+        except (KeyError, ValueError) as error:
+            parser.error("--plant %s: %s" % (spec, error))
+        sys.stdout.write("planted %s in %s %s\n" % (kind, resource, record_id))
+    for how in args.break_file:
+        sys.stdout.write("broken file (%s): %s\n" % (how, sandbox.break_file(how=how)))
     stop = threading.Event()
 
     def on_signal(signum, frame):

@@ -35,6 +35,7 @@ PURE_TESTS = (
     "test_data_exports_parser.py",
     "test_rendering.py",
     "test_sandbox.py",
+    "test_sandbox_strictness.py",
     "test_values.py",
     "test_wheel.py",
 )
