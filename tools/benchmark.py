@@ -11,8 +11,10 @@ Run it through tools/benchmark.sh, which prepares a fresh database for each meas
 """
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import resource
 import subprocess
 import sys
@@ -150,6 +152,11 @@ def main():
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--mode", choices=("migrate", "load"), default="migrate")
     parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="profile the measured part with cProfile: stats to FILE, the top entries to stderr",
+    )
+    parser.add_argument(
         "--resources",
         default="patients",
         help="resources the migrate mode runs, comma-separated, or 'all' (default: patients)",
@@ -157,7 +164,7 @@ def main():
     options = parser.parse_args()
 
     import odoo  # noqa: PLC0415 - imported after argument parsing on purpose (slow)
-    from odoo import SUPERUSER_ID, api
+    from odoo import SUPERUSER_ID, api, sql_db
     from odoo.modules.registry import Registry
     from odoo.tools import config
 
@@ -171,17 +178,29 @@ def main():
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             baseline = peak_rss_mb()
+            profiler = cProfile.Profile() if options.profile else None
+            queries = sql_db.sql_counter
             started = time.perf_counter()
+            if profiler:
+                profiler.enable()
             if options.mode == "migrate":
                 records, summary = run_migrate(env, base_url, api_key, options.resources)
             else:
                 records, summary = run_load(env, base_url, api_key)
+            if profiler:
+                profiler.disable()
             seconds = time.perf_counter() - started
+            queries = sql_db.sql_counter - queries
             cr.commit()
     finally:
         sandbox.terminate()
         sandbox.wait()
     del odoo
+    if profiler:
+        profiler.dump_stats(options.profile)
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats("cumulative").print_stats(60)
+        stats.sort_stats("tottime").print_stats(40)
     sys.stdout.write(
         json.dumps(
             {
@@ -190,6 +209,7 @@ def main():
                 "records": records,
                 "seconds": round(seconds, 2),
                 "per_second": round(records / seconds, 1),
+                "queries": queries,
                 "peak_rss_mb_before": round(baseline, 1),
                 "peak_rss_mb_after": round(peak_rss_mb(), 1),
                 "summary": summary,
