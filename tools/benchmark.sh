@@ -57,16 +57,28 @@ for size in sorted({r["patients"] for r in rows}):
         # Where the time goes: waiting on Cliniko (every GET and download) against the rest
         # (mapping and writing through the ORM), per resource, in the migration's order.
         print("\n%d patients, per resource (records: Cliniko records written):" % size)
-        print("%-24s %8s %8s %10s %10s %10s %8s %9s" % ("resource", "records", "seconds", "records/s",
-              "Cliniko s", "writing s", "requests", "vs load()"))
+        merged = {}
         for name, t in timing.items():
+            if merged and not t["requests"] and t["seconds"] < 0.05 and t.get("records"):
+                # read and written within the pages of the resource before (history is one
+                # merged stream: treatment notes, communications, patient forms)
+                last = list(merged)[-1]
+                line = merged.pop(last)
+                line = dict(line, records=line.get("records", 0) + t["records"])
+                merged[last + "+" + name] = line
+            else:
+                merged[name] = t
+        w = max(len(name) for name in merged)
+        print("%-*s %8s %8s %10s %10s %10s %8s %9s" % (w, "resource", "records", "seconds", "records/s",
+              "Cliniko s", "writing s", "requests", "vs load()"))
+        for name, t in merged.items():
             writing = max(t["seconds"] - t["cliniko_seconds"], 0.0)
             rate = t.get("records", 0) / t["seconds"] if t["seconds"] else 0.0
             ratio = "%.2fx" % (rate / load_rate) if name == "patients" and load_rate else "-"
-            print("%-24s %8d %8.1f %10.1f %10.1f %10.1f %8d %9s" % (name, t.get("records", 0), t["seconds"],
+            print("%-*s %8d %8.1f %10.1f %10.1f %10.1f %8d %9s" % (w, name, t.get("records", 0), t["seconds"],
                   rate, t["cliniko_seconds"], writing, t["requests"], ratio))
         cliniko = sum(t["cliniko_seconds"] for t in timing.values())
-        print("%-24s %8s %8.1f %10s %10.1f %10.1f" % ("all", "", m["seconds"], "", cliniko, m["seconds"] - cliniko))
+        print("%-*s %8s %8.1f %10s %10.1f %10.1f" % (w, "all", "", m["seconds"], "", cliniko, m["seconds"] - cliniko))
     if load_patients:
         print("load() of the same patients (partners, then leads, the migration's own values): "
               "%.1f records/s, %.1f s of it waiting on Cliniko" % (load_rate, load_patients["cliniko_seconds"]))
