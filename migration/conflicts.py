@@ -68,6 +68,8 @@ def values_to_write(importer, item, record, values):
 def written_digests(importer, items):
     """``{cliniko_id: cliniko_written}`` for the items created or updated on this page."""
     result = {}
+    page_targets = []
+    wanted = {}  # model -> ({ids}, {field names}): read the whole page at once, below
     for item in items:
         if item.action not in ("create", "update"):
             continue
@@ -77,9 +79,22 @@ def written_digests(importer, items):
                 targets[(record._name, record.id)] = importer.written_fields(item, record)
         if not targets:
             continue
+        page_targets.append((item, targets))
+        for (model, res_id), names in targets.items():
+            ids, field_names = wanted.setdefault(model, (set(), set()))
+            ids.add(res_id)
+            field_names.update(names)
+    # One read per model and page of the fields not in cache (html fields are not cached by
+    # create, and a lone browse() would read them one record at a time: two queries a patient).
+    prefetched = {}
+    for model, (ids, names) in wanted.items():
+        records = importer.env[model].browse(sorted(ids))
+        records.fetch([name for name in names if name in records._fields])
+        prefetched[model] = records
+    for item, targets in page_targets:
         stored = dict((item.ref.cliniko_written or {}) if item.ref else {})
         for (model, res_id), names in targets.items():
-            record = importer.env[model].browse(res_id)
+            record = prefetched[model].browse(res_id).with_prefetch(prefetched[model]._prefetch_ids)
             if not names:
                 continue
             entry = dict(stored.get(record_key(record)) or {})

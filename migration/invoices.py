@@ -239,6 +239,11 @@ class InvoiceItemImporter(ListsDeletedToo, Importer):
                     wanted[name].add(cliniko_id)
         records = self.runner.records
         self.invoices = records("invoices", list(wanted["invoice"]))
+        # A line's currency is its invoice's company's: read the page's invoices at once, or
+        # create() reads each line's invoice on its own (one query a line).
+        self.env["cliniko.invoice"].browse([i.id for i in self.invoices.values()]).fetch(
+            ["company_id"]
+        )
         self.billable_items = records("billable_items", list(wanted["billable_item"]))
         self.products = records("products", list(wanted["product"]))
 

@@ -192,6 +192,9 @@ class CrmLead(models.Model):
         "cliniko_invoice_ids.outstanding_amount",
     )
     def _compute_cliniko_invoice_summary(self):
+        # filtered() below keeps only its own records for prefetching: read the invoices of
+        # every lead at once first (one query, not one per lead)
+        self.cliniko_invoice_ids.fetch(["active", "total_amount", "outstanding_amount"])
         for lead in self:
             invoices = lead.cliniko_invoice_ids.filtered("active")
             lead.cliniko_invoice_count = len(invoices)
@@ -205,6 +208,9 @@ class CrmLead(models.Model):
         "cliniko_visit_invoice_ids.total_amount",
     )
     def _compute_cliniko_visit_invoice(self):
+        self.cliniko_visit_invoice_ids.fetch(
+            ["active", "number", "status", "total_amount", "issue_date"]
+        )
         for lead in self:
             invoices = lead.cliniko_visit_invoice_ids.filtered("active").sorted(
                 lambda invoice: (invoice.issue_date or fields.Date.today(), invoice.id)

@@ -11,8 +11,10 @@ Run it through tools/benchmark.sh, which prepares a fresh database for each meas
 """
 
 import argparse
+import cProfile
 import json
 import os
+import pstats
 import resource
 import subprocess
 import sys
@@ -54,6 +56,51 @@ def start_sandbox(seed, patients):
     return process, values["base_url"], values["api_key"]
 
 
+def instrument():
+    """Time, per resource, the run's whole import and the part of it spent waiting on Cliniko
+    (every GET and download of the client), by wrapping the runner and the client in this
+    process only. Returns ``{resource: {"seconds": s, "cliniko_seconds": s, "requests": n}}``;
+    what happens outside a resource (the field map, the clinic's country) is "(setup)"."""
+    from odoo.addons.cliniko_crm_migration.cliniko_api import ClinikoClient
+    from odoo.addons.cliniko_crm_migration.migration.runner import MigrationRunner
+
+    timing = {}
+    current = ["(setup)"]
+
+    def entry(name):
+        return timing.setdefault(name, {"seconds": 0.0, "cliniko_seconds": 0.0, "requests": 0})
+
+    entry("(setup)")
+
+    def timed_client(method):
+        def wrapper(self, *args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                line = entry(current[-1])
+                line["cliniko_seconds"] += time.perf_counter() - started
+                line["requests"] += 1
+
+        return wrapper
+
+    import_resource = MigrationRunner._import_resource
+
+    def timed_import(self, resource):
+        current.append(resource.name)
+        started = time.perf_counter()
+        try:
+            return import_resource(self, resource)
+        finally:
+            entry(resource.name)["seconds"] += time.perf_counter() - started
+            current.pop()
+
+    ClinikoClient.get = timed_client(ClinikoClient.get)
+    ClinikoClient.download = timed_client(ClinikoClient.download)
+    MigrationRunner._import_resource = timed_import
+    return timing
+
+
 def run_migrate(env, base_url, api_key, resources):
     # The local sandbox's base URL is allowed only with this parameter.
     env["ir.config_parameter"].set_param("cliniko_crm_migration.allow_sandbox_url", "True")
@@ -78,70 +125,122 @@ def run_migrate(env, base_url, api_key, resources):
         }
     )
     env.cr.commit()
+    timing = instrument()
+    started = time.perf_counter()
     run.action_start()
+    timing["(setup)"]["seconds"] = max(
+        0.0, time.perf_counter() - started - sum(line["seconds"] for line in timing.values())
+    )
     summary = run.summary()
     if summary["state"] != "done":
         raise SystemExit("migration failed: %s" % summary)
     written = sum(c["created"] + c["updated"] for c in summary["resources"].values())
+    for name, counts in summary["resources"].items():
+        line = timing.setdefault(name, {"seconds": 0.0, "cliniko_seconds": 0.0, "requests": 0})
+        line["records"] = counts["created"] + counts["updated"]
+    summary["timing"] = {
+        name: dict(
+            line,
+            seconds=round(line["seconds"], 3),
+            cliniko_seconds=round(line["cliniko_seconds"], 3),
+        )
+        for name, line in timing.items()
+    }
     return written, summary
 
 
-def run_load(env, base_url, api_key):
-    from odoo.addons.cliniko_crm_migration.cliniko_api import ClinikoClient
-    from odoo.addons.cliniko_crm_migration.migration.context import silent_env
-    from odoo.addons.cliniko_crm_migration.migration.importer import MappingError
-    from odoo.addons.cliniko_crm_migration.migration.patients import map_patient
+def load_rows(Model, values_list):
+    """``(fields, rows)`` for ``Model.load()`` holding exactly ``values_list`` (the dicts the
+    migration gives ``create()``): many2one as ``field/.id``, everything else as the text the
+    CSV import would read."""
+    from odoo import fields as odoo_fields
 
-    env = silent_env(env)
-    client = ClinikoClient(
-        api_key, contact_email="bench@example.com", base_url=base_url, per_minute=0
+    names = sorted({name for values in values_list for name in values})
+    columns, rows = [], []
+    for name in names:
+        field = Model._fields[name]
+        columns.append(name + "/.id" if field.type == "many2one" else name)
+    for values in values_list:
+        row = []
+        for name in names:
+            field, value = Model._fields[name], values.get(name)
+            if field.type == "boolean":
+                row.append("1" if value else "0")
+            elif value is None or value is False:
+                row.append("")
+            elif field.type == "json":
+                row.append(json.dumps(value))
+            elif field.type == "date":
+                row.append(odoo_fields.Date.to_string(value))
+            elif field.type == "datetime":
+                row.append(odoo_fields.Datetime.to_string(value))
+            else:
+                row.append(str(value))
+        rows.append(row)
+    return columns, rows
+
+
+def run_load(env, base_url, api_key):
+    """The same patients, mapped by the migration's own importer (the same partner and lead
+    values, links and defaults), written through ``load()``: partners, then leads."""
+    from odoo.addons.cliniko_crm_migration.migration.importer import Item, MappingError
+    from odoo.addons.cliniko_crm_migration.migration.patients import (
+        NEW_LEAD_SUMMARIES,
+        PatientImporter,
     )
-    stage = env["crm.stage"]._cliniko_stage("patient")
-    team = env.ref("cliniko_crm_migration.crm_team_clinic")
-    partner_fields = ["name", "email", "phone", "street", "city", "zip", "comment"]
-    lead_fields = [
-        "name",
-        "partner_id/.id",
-        "email_from",
-        "phone",
-        "type",
-        "team_id/.id",
-        "stage_id/.id",
-        "description",
-    ]
+    from odoo.addons.cliniko_crm_migration.migration.runner import MigrationRunner
+
+    connection = env["cliniko.connection"].create(
+        {
+            "name": "Benchmark",
+            "api_key": api_key,
+            "base_url": base_url,
+            "contact_email": "bench@example.com",
+            "per_minute": 0,
+        }
+    )
+    run = env["cliniko.migration.run"].create({"connection_id": connection.id})
+    env.cr.commit()
+    runner = MigrationRunner(run)
+    runner.region = "AU"
+    importer = PatientImporter(runner)
+    importer.before_resource()
+    env = runner.env  # the migration's context keys: load() with the mail keys
+    Partner, Lead = env["res.partner"], env["crm.lead"]
+    timing = {"seconds": 0.0, "cliniko_seconds": 0.0, "requests": 0}
+    started = time.perf_counter()
     total = 0
-    for page in client.iter_pages("/patients", params=[("q[]", "archived_at:*")], per_page=100):
-        partner_rows, lead_rows = [], []
-        for record in page["patients"]:
+    pages = importer.pages()
+    while True:
+        clock = time.perf_counter()
+        records = next(pages, None)
+        timing["cliniko_seconds"] += time.perf_counter() - clock
+        timing["requests"] += 1
+        if records is None:
+            break
+        items = [Item(record) for record in records if not importer.skip_reason(record)]
+        importer.prepare(items)
+        mapped = []
+        for item in items:
             try:
-                mapped = map_patient(record, "AU")
+                mapped.append(importer.map(item))
             except MappingError:
                 continue
-            partner = mapped["partner"]
-            partner_rows.append([partner[name] or "" for name in partner_fields])
-            lead_rows.append(mapped["lead"])
-        result = env["res.partner"].load(partner_fields, partner_rows)
+        result = Partner.load(*load_rows(Partner, [values["partner"] for values in mapped]))
         if result.get("messages"):
             raise SystemExit("load() of partners failed: %s" % result["messages"][:3])
-        rows = [
-            [
-                lead["name"],
-                str(partner_id),
-                lead["email_from"] or "",
-                lead["phone"] or "",
-                "opportunity",
-                str(team.id),
-                str(stage.id),
-                lead["description"] or "",
-            ]
-            for lead, partner_id in zip(lead_rows, result["ids"], strict=True)
+        leads = [
+            dict(values["lead"], partner_id=partner_id, **NEW_LEAD_SUMMARIES)
+            for values, partner_id in zip(mapped, result["ids"], strict=True)
         ]
-        result = env["crm.lead"].load(lead_fields, rows)
+        result = Lead.load(*load_rows(Lead, leads))
         if result.get("messages"):
             raise SystemExit("load() of leads failed: %s" % result["messages"][:3])
-        total += len(rows)
+        total += len(leads)
         env.cr.commit()
-    return total, None
+    timing["seconds"] = time.perf_counter() - started
+    timing["records"] = total
+    return total, {"timing": {"patients": timing}}
 
 
 def main():
@@ -152,6 +251,11 @@ def main():
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--mode", choices=("migrate", "load"), default="migrate")
     parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="profile the measured part with cProfile: stats to FILE, the top entries to stderr",
+    )
+    parser.add_argument(
         "--resources",
         default="patients",
         help="resources the migrate mode runs, comma-separated, or 'all' (default: patients)",
@@ -159,7 +263,7 @@ def main():
     options = parser.parse_args()
 
     import odoo  # noqa: PLC0415 - imported after argument parsing on purpose (slow)
-    from odoo import SUPERUSER_ID, api
+    from odoo import SUPERUSER_ID, api, sql_db
     from odoo.modules.registry import Registry
     from odoo.tools import config
 
@@ -173,17 +277,29 @@ def main():
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             baseline = peak_rss_mb()
+            profiler = cProfile.Profile() if options.profile else None
+            queries = sql_db.sql_counter
             started = time.perf_counter()
+            if profiler:
+                profiler.enable()
             if options.mode == "migrate":
                 records, summary = run_migrate(env, base_url, api_key, options.resources)
             else:
                 records, summary = run_load(env, base_url, api_key)
+            if profiler:
+                profiler.disable()
             seconds = time.perf_counter() - started
+            queries = sql_db.sql_counter - queries
             cr.commit()
     finally:
         sandbox.terminate()
         sandbox.wait()
     del odoo
+    if profiler:
+        profiler.dump_stats(options.profile)
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats("cumulative").print_stats(60)
+        stats.sort_stats("tottime").print_stats(40)
     sys.stdout.write(
         json.dumps(
             {
@@ -192,6 +308,7 @@ def main():
                 "records": records,
                 "seconds": round(seconds, 2),
                 "per_second": round(records / seconds, 1),
+                "queries": queries,
                 "peak_rss_mb_before": round(baseline, 1),
                 "peak_rss_mb_after": round(peak_rss_mb(), 1),
                 "summary": summary,

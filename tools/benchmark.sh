@@ -43,13 +43,46 @@ dropdb --if-exists "$TEMPLATE" >/dev/null 2>&1
 "$PYTHON" - "$RESULTS" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-print("\n%-8s %9s %8s %9s %10s %14s" % ("mode", "patients", "records", "seconds", "records/s", "peak RSS (MB)"))
+print("\n%-8s %9s %8s %9s %10s %8s %14s" % ("mode", "patients", "records", "seconds", "records/s", "queries", "peak RSS (MB)"))
 for r in rows:
-    print("%-8s %9d %8d %9.1f %10.1f %7.0f -> %4.0f" % (r["mode"], r["patients"], r["records"], r["seconds"],
-          r["per_second"], r["peak_rss_mb_before"], r["peak_rss_mb_after"]))
+    print("%-8s %9d %8d %9.1f %10.1f %8d %7.0f -> %4.0f" % (r["mode"], r["patients"], r["records"], r["seconds"],
+          r["per_second"], r.get("queries", 0), r["peak_rss_mb_before"], r["peak_rss_mb_after"]))
 by = {(r["mode"], r["patients"]): r for r in rows}
 for size in sorted({r["patients"] for r in rows}):
     m, l = by.get(("migrate", size)), by.get(("load", size))
+    timing = ((m or {}).get("summary") or {}).get("timing") or {}
+    load_patients = (((l or {}).get("summary") or {}).get("timing") or {}).get("patients")
+    load_rate = load_patients["records"] / load_patients["seconds"] if load_patients else None
+    if timing:
+        # Where the time goes: waiting on Cliniko (every GET and download) against the rest
+        # (mapping and writing through the ORM), per resource, in the migration's order.
+        print("\n%d patients, per resource (records: Cliniko records written):" % size)
+        merged = {}
+        for name, t in timing.items():
+            if merged and not t["requests"] and t["seconds"] < 0.05 and t.get("records"):
+                # read and written within the pages of the resource before (history is one
+                # merged stream: treatment notes, communications, patient forms)
+                last = list(merged)[-1]
+                line = merged.pop(last)
+                line = dict(line, records=line.get("records", 0) + t["records"])
+                merged[last + "+" + name] = line
+            else:
+                merged[name] = t
+        w = max(len(name) for name in merged)
+        print("%-*s %8s %8s %10s %10s %10s %8s %9s" % (w, "resource", "records", "seconds", "records/s",
+              "Cliniko s", "writing s", "requests", "vs load()"))
+        for name, t in merged.items():
+            writing = max(t["seconds"] - t["cliniko_seconds"], 0.0)
+            rate = t.get("records", 0) / t["seconds"] if t["seconds"] else 0.0
+            ratio = "%.2fx" % (rate / load_rate) if name == "patients" and load_rate else "-"
+            print("%-*s %8d %8.1f %10.1f %10.1f %10.1f %8d %9s" % (w, name, t.get("records", 0), t["seconds"],
+                  rate, t["cliniko_seconds"], writing, t["requests"], ratio))
+        cliniko = sum(t["cliniko_seconds"] for t in timing.values())
+        print("%-*s %8s %8.1f %10s %10.1f %10.1f" % (w, "all", "", m["seconds"], "", cliniko, m["seconds"] - cliniko))
+    if load_patients:
+        print("load() of the same patients (partners, then leads, the migration's own values): "
+              "%.1f records/s, %.1f s of it waiting on Cliniko" % (load_rate, load_patients["cliniko_seconds"]))
     if m and l:
-        print("%d patients: migration %.1fx the speed of load()" % (size, m["per_second"] / l["per_second"]))
+        print("%d patients: migration %.2fx the speed of load() (all it wrote, against load() of the patients)"
+              % (size, m["per_second"] / l["per_second"]))
 PY
