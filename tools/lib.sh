@@ -69,11 +69,13 @@ install_python_deps() {
     local requirements=(-r "$ROOT/requirements-odoo19.txt") name stamp
     for name in "$@"; do requirements+=(-r "$ROOT/$name"); done
     stamp=$(cat "$ROOT/requirements-odoo19.txt" "${@/#/$ROOT/}" | cksum | cut -d' ' -f1)
-    [ "$(cat "$VENV/.cliniko-requirements" 2>/dev/null)" = "$stamp" ] && return
+    # One line per set of requirement files installed, so the test, demo and benchmark
+    # scripts (each with its own set) don't make one another install again.
+    grep -qx "$stamp" "$VENV/.cliniko-requirements" 2>/dev/null && return
     say "installing Odoo 19's and the addon's Python requirements into $VENV"
     "$PYTHON" -m pip install -q --disable-pip-version-check "${requirements[@]}" >"$LOCAL/pip.log" 2>&1 ||
         { tail -n 20 "$LOCAL/pip.log" >&2; die "could not install the Python requirements (log: .local/pip.log)"; }
-    echo "$stamp" >"$VENV/.cliniko-requirements"
+    echo "$stamp" >>"$VENV/.cliniko-requirements"
 }
 
 # Use the PostgreSQL server the environment points at (PGHOST, PGPORT, PGUSER...) when one
