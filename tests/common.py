@@ -1,6 +1,15 @@
-"""Shared set-up: a Cliniko sandbox over real HTTP and a connection pointing at it."""
+"""Shared set-up: a Cliniko sandbox over real HTTP and a connection pointing at it, and the
+databases of their own that the tests running odoo-bin need."""
 
+import os
+import subprocess
+import sys
+import uuid
+
+import odoo
+from odoo.sql_db import db_connect
 from odoo.tests import TransactionCase
+from odoo.tools import config
 
 from ..models.cliniko_connection import SANDBOX_PARAM
 from ..tools.cliniko_sandbox import ClinikoSandbox
@@ -79,3 +88,53 @@ class ClinikoSandboxCase(TransactionCase):
                 line.created + line.updated + line.skipped + line.failed,
                 "counters of %s do not add up" % line.resource,
             )
+
+
+def odoo_bin():
+    """The command that starts this Odoo: its odoo-bin, else ``python -m odoo``."""
+    root = os.path.dirname(list(odoo.__path__)[0])
+    script = os.path.join(root, "odoo-bin")
+    return [sys.executable, script] if os.path.exists(script) else [sys.executable, "-m", "odoo"]
+
+
+def odoo_command(args):
+    """odoo-bin with this test run's addons path and data directory; a server start also gets
+    a quiet log and a loopback interface on a free port."""
+    addons_path = config["addons_path"]
+    if not isinstance(addons_path, str):
+        addons_path = ",".join(addons_path)
+    command = [*odoo_bin(), "--addons-path=%s" % addons_path, *args]
+    if args and args[0] != "cliniko":
+        command += ["--log-level=warn", "--http-interface=127.0.0.1", "--http-port=0"]
+    if config.get("data_dir"):
+        command.append("--data-dir=%s" % config["data_dir"])
+    return command
+
+
+_SPARE_DBS = [name for name in os.environ.get("CLINIKO_TEST_SPARE_DBS", "").split(",") if name]
+
+
+def spare_database(test_class):
+    """A database of its own, with the addon freshly installed, for a class whose tests run
+    odoo-bin: one of the copies tools/test.sh made, else one installed now (about a minute),
+    dropped after the class. The sandbox's http://127.0.0.1 URL is allowed in it."""
+    if _SPARE_DBS:
+        name = _SPARE_DBS.pop(0)
+    else:
+        name = "cliniko_spare_%s" % uuid.uuid4().hex[:8]
+        test_class.addClassCleanup(
+            subprocess.run, ["dropdb", "--if-exists", name], check=False, capture_output=True
+        )
+        command = odoo_command(["-d", name, "-i", "cliniko_crm_migration", "--stop-after-init"])
+        installed = subprocess.run(
+            command, capture_output=True, text=True, timeout=900, check=False
+        )
+        if installed.returncode:
+            raise AssertionError(installed.stderr[-3000:])
+    with db_connect(name).cursor() as cr:
+        cr.execute(
+            "INSERT INTO ir_config_parameter (key, value) VALUES (%s, 'True')"
+            " ON CONFLICT (key) DO UPDATE SET value = 'True'",
+            [SANDBOX_PARAM],
+        )
+    return name

@@ -4,22 +4,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-import uuid
 
-import odoo
 from odoo.sql_db import db_connect
 from odoo.tests import BaseCase
-from odoo.tools import config
 
 from ..tools.cliniko_sandbox import ClinikoSandbox
-
-
-def _odoo_bin():
-    root = os.path.dirname(list(odoo.__path__)[0])
-    script = os.path.join(root, "odoo-bin")
-    return [sys.executable, script] if os.path.exists(script) else [sys.executable, "-m", "odoo"]
+from .common import odoo_command, spare_database
 
 
 class TestCliniko(BaseCase):
@@ -30,36 +21,11 @@ class TestCliniko(BaseCase):
         super().setUpClass()
         cls.sandbox = ClinikoSandbox(seed=5, patients=20).start()
         cls.addClassCleanup(cls.sandbox.stop)
-        # tools/test.sh hands over a copy of the freshly installed test database (for this
-        # class alone); elsewhere the class installs the addon in a database of its own.
-        cls.db = os.environ.get("CLINIKO_TEST_CLI_DB")
-        if not cls.db:
-            cls.db = "cliniko_cli_%s" % uuid.uuid4().hex[:8]
-            cls.addClassCleanup(cls._drop_db)
-            cls.odoo(["-d", cls.db, "-i", "cliniko_crm_migration", "--stop-after-init"], check=True)
-        # The sandbox's http://127.0.0.1 base URL is allowed only with this parameter.
-        with db_connect(cls.db).cursor() as cr:
-            cr.execute(
-                "INSERT INTO ir_config_parameter (key, value) VALUES (%s, 'True')"
-                " ON CONFLICT (key) DO UPDATE SET value = 'True'",
-                ["cliniko_crm_migration.allow_sandbox_url"],
-            )
-
-    @classmethod
-    def _drop_db(cls):
-        subprocess.run(["dropdb", "--if-exists", cls.db], check=False, capture_output=True)
+        cls.db = spare_database(cls)
 
     @classmethod
     def command(cls, args):
-        addons_path = config["addons_path"]
-        if not isinstance(addons_path, str):
-            addons_path = ",".join(addons_path)
-        command = [*_odoo_bin(), "--addons-path=%s" % addons_path, *args]
-        if args and args[0] != "cliniko":
-            command += ["--log-level=warn", "--http-interface=127.0.0.1", "--http-port=0"]
-        if config.get("data_dir"):
-            command.append("--data-dir=%s" % config["data_dir"])
-        return command
+        return odoo_command(args)
 
     @classmethod
     def odoo(cls, args, check=False):

@@ -7,14 +7,12 @@ One extra database, four odoo-bin processes (install, two commands, one without 
 import json
 import re
 import subprocess
-import uuid
 
 from odoo.sql_db import db_connect
 from odoo.tests import BaseCase
-from odoo.tools import config
 
 from ..tools.cliniko_sandbox import ClinikoSandbox
-from .test_cli import _odoo_bin
+from .common import odoo_command, spare_database
 
 ODOO_LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ [A-Z]+ ")
 
@@ -23,16 +21,10 @@ class TestClinikoCommandReliability(BaseCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.db = "cliniko_cli_rel_%s" % uuid.uuid4().hex[:8]
+        cls.db = spare_database(cls)
         cls.sandbox = ClinikoSandbox(seed=6, patients=6).start()
         cls.addClassCleanup(cls.sandbox.stop)
         cls.sandbox.refuse("medical_alerts", 403)
-        cls.addClassCleanup(
-            subprocess.run, ["dropdb", "--if-exists", cls.db], check=False, capture_output=True
-        )
-        installed = cls.odoo(["-d", cls.db, "-i", "cliniko_crm_migration", "--stop-after-init"])
-        if installed.returncode:
-            raise AssertionError(installed.stderr[-3000:])
         with db_connect(cls.db).cursor() as cr:  # a company (and admin) without an e-mail
             cr.execute("UPDATE res_partner SET email = NULL")
         owner = cls.sandbox.clinic.resources["users"][cls.sandbox.key_owner_id]
@@ -71,15 +63,9 @@ class TestClinikoCommandReliability(BaseCase):
 
     @classmethod
     def odoo(cls, args):
-        addons_path = config["addons_path"]
-        if not isinstance(addons_path, str):
-            addons_path = ",".join(addons_path)
-        command = [*_odoo_bin(), "--addons-path=%s" % addons_path, *args]
-        if args[0] != "cliniko":
-            command += ["--log-level=warn", "--http-interface=127.0.0.1", "--http-port=0"]
-        if config.get("data_dir"):
-            command.append("--data-dir=%s" % config["data_dir"])
-        return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+        return subprocess.run(
+            odoo_command(args), capture_output=True, text=True, timeout=600, check=False
+        )
 
     @staticmethod
     def last_json(result):

@@ -147,8 +147,11 @@ prepare_test_run() {
 
 cleanup_test_run() {
     dropdb --if-exists "$DB" >/dev/null 2>&1 || true
-    # The copy tools/test.sh makes for the command-line tests, when it made one.
-    [ -z "${CLI_DB:-}" ] || dropdb --if-exists "$CLI_DB" >/dev/null 2>&1 || true
+    # The copies tools/test.sh makes for the tests that run odoo-bin themselves.
+    local spare
+    for spare in ${SPARE_DBS[@]+"${SPARE_DBS[@]}"}; do
+        dropdb --if-exists "$spare" >/dev/null 2>&1 || true
+    done
     rm -rf "$DATA_DIR"
     stop_postgres
 }

@@ -8,20 +8,24 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 prepare_test_run cliniko_test
-CLI_DB="${DB}_cli"
 
 say "installing cliniko_crm_migration into a fresh database $DB"
 odoo -d "$DB" -i cliniko_crm_migration --data-dir="$DATA_DIR" --stop-after-init --http-interface=127.0.0.1 \
     --log-level=warn --http-port=0 >"$LOCAL/install.log" 2>&1 ||
     { tail -n 40 "$LOCAL/install.log" >&2; die "installing the addon failed (log: .local/install.log)"; }
-# The command-line tests (tests/test_cli.py) need a database of their own: a copy of the one
-# just installed takes a second where installing again takes a minute.
-if createdb -T "$DB" "$CLI_DB" >/dev/null 2>&1; then
+# Tests that run odoo-bin themselves (tests/test_cli*.py) need databases of their own: copies
+# of the one just installed take a second each where installing again takes a minute.
+SPARE_DBS=()
+for n in 1 2 3; do
+    spare="${DB}_spare$n"
+    createdb -T "$DB" "$spare" >/dev/null 2>&1 || break
     if [ -d "$DATA_DIR/filestore/$DB" ]; then
-        cp -a "$DATA_DIR/filestore/$DB" "$DATA_DIR/filestore/$CLI_DB"
+        cp -a "$DATA_DIR/filestore/$DB" "$DATA_DIR/filestore/$spare"
     fi
-    export CLINIKO_TEST_CLI_DB="$CLI_DB"
-fi
+    SPARE_DBS+=("$spare")
+done
+CLINIKO_TEST_SPARE_DBS=$(IFS=,; echo "${SPARE_DBS[*]}")
+export CLINIKO_TEST_SPARE_DBS
 
 TARGETS=("$ADDON_DIR/tests")
 ARGS=()
