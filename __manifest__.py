@@ -37,6 +37,7 @@
         "wizards/cliniko_rollback_wizard_views.xml",
         "data/cliniko_delta_cron.xml",
         "views/cliniko_delta_views.xml",
+        "views/cliniko_clinic_ui_views.xml",
     ],
     "assets": {
         "web.assets_tests": ["cliniko_crm_migration/static/tests/tours/*.js"],

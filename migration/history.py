@@ -148,6 +148,13 @@ class HistoryImporter(Importer):
         """The date of the message (and the merge key): Cliniko's creation time."""
         return parse_datetime(record.get("created_at")) or parse_datetime(record.get("updated_at"))
 
+    @property
+    def _tz(self):
+        """The clinic's time zone (its business's), for the times in the bodies: not UTC."""
+        if getattr(self, "_tz_name", None) is None:
+            self._tz_name = self.runner.connection._cliniko_tz()
+        return self._tz_name
+
     def setup(self):
         """Once per run, before the merged pass reads anything."""
         self._refs = {
@@ -444,7 +451,7 @@ class TreatmentNoteImporter(HistoryImporter):
             "is_internal": True,
             "author_id": self._author(author),
             "date": date,
-            "body": render_treatment_note(record, author_note),
+            "body": render_treatment_note(record, author_note, self._tz),
             "subject": False,
             "mail_activity_type_id": False,
             "cliniko_note_state": "draft" if draft else "final",
@@ -520,7 +527,7 @@ class CommunicationImporter(HistoryImporter):
             "author_id": self._author(author),
             "date": date,
             "subject": text(record.get("content_subject")) or False,
-            "body": render_communication(record),
+            "body": render_communication(record, self._tz),
         }
         return {"messages": [self.message_values(item, "patient", lead, values)]}
 
@@ -548,7 +555,7 @@ class PatientFormImporter(HistoryImporter):
             "author_id": self._author(lead.partner_id),
             "date": date,
             "subject": False,
-            "body": render_patient_form(record),
+            "body": render_patient_form(record, self._tz),
         }
         return {"messages": [self.message_values(item, "patient", lead, values)]}
 

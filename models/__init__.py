@@ -27,4 +27,6 @@ from . import (
     res_partner,
     res_partner_contact,
     res_users,
+    # last: extends models defined above
+    cliniko_clinic_ui,
 )

@@ -380,12 +380,12 @@ class TestAppointments(AppointmentCase):
                 self.assertEqual(event.stop, lead.cliniko_ends_at)
                 self.assertEqual(event.privacy, "private")
                 self.assertFalse(event.alarm_ids)
-                self.assertFalse(event.res_model_id)
+                self.assertEqual((event.res_model, event.res_id), ("crm.lead", lead.id))
                 self.assertFalse(event.activity_ids)
                 self.assertEqual(event.partner_ids, lead.partner_id | lead.user_id.partner_id)
                 self.assertEqual(event.attendee_ids.partner_id, event.partner_ids)
                 self.assertEqual(event.user_id, lead.user_id)
-                self.assertNotIn(lead.cliniko_appointment_type_id.name or "-", event.name)
+                self.assertIn(lead.partner_id.name, event.name)
                 self.assertEqual(
                     event.active, lead.active and lead.cliniko_appointment_status != "cancelled"
                 )
