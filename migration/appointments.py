@@ -106,6 +106,19 @@ LEAD_CREATE_ONLY = (
 STAGE_SIDE_EFFECTS = ("probability", "date_closed", "active")
 
 
+# A visit that did not take place earns nothing: no expected revenue (an invoice, e.g. a
+# cancellation fee, still sets its own total).
+NO_REVENUE_STATUSES = ("cancelled", "did_not_arrive")
+# Visits that tell whom a patient sees (the most recent one gives the lead's salesperson).
+SEEN_STATUSES = ("booked", "arrived", "completed")
+
+
+def expected_revenue(visit):
+    if visit["status"] in NO_REVENUE_STATUSES:
+        return 0.0
+    return visit["kind"].price or 0.0
+
+
 def event_description(lines):
     """The description of an appointment's event: one "label: value" line per known fact."""
     return Markup("<p>%s</p>") % Markup("<br/>").join(
@@ -281,6 +294,60 @@ class _VisitImporter(_ScheduleMixin, Importer):
         before = appointment_status(item.record, ends, item.ref.synced_at, self.attendance)
         return before == appointment_status(item.record, ends, self.now, self.attendance)
 
+    def _finish(self, items):
+        # before the page's audit lines and written digests are stored, so these count too
+        self._assign_practitioners(items)
+        super()._finish(items)
+
+    def _assign_practitioners(self, items):
+        """Every practitioner a patient has seen (or is booked with) on the patient's lead,
+        the most recent one as its salesperson, so "My Pipeline" works for a practitioner."""
+        done = [
+            item
+            for item in items
+            if item.action in ("create", "update")
+            and isinstance(item.values, dict)
+            and item.values.get("patient_lead")
+        ]
+        if not done:
+            return
+        by_lead = {}
+        for item in done:
+            by_lead.setdefault(item.values["patient_lead"].id, item)
+        leads = self.env["crm.lead"].browse(list(by_lead))
+        seen = defaultdict(list)  # patient lead id -> [(start, user id)]
+        for item in done:
+            visit = item.values
+            if visit["user"] and visit["status"] in SEEN_STATUSES:
+                seen[visit["patient_lead"].id].append((visit["starts_at"], visit["user"].id))
+        for lead, user, start in self.env["crm.lead"]._read_group(
+            [
+                ("cliniko_patient_lead_id", "in", leads.ids),
+                ("user_id", "!=", False),
+                ("cliniko_appointment_status", "in", SEEN_STATUSES),
+            ],
+            ["cliniko_patient_lead_id", "user_id"],
+            ["cliniko_starts_at:max"],
+        ):
+            seen[lead.id].append((start, user.id))
+        for lead in leads:
+            visits = seen.get(lead.id)
+            if not visits:
+                continue
+            past = [visit for visit in visits if visit[0] <= self.now]
+            latest = max(past) if past else min(visits)
+            users = {user_id for _start, user_id in visits} | set(
+                lead.cliniko_practitioner_user_ids.ids
+            )
+            self._write(
+                by_lead[lead.id],
+                lead,
+                {
+                    "user_id": latest[1],
+                    "cliniko_practitioner_user_ids": [Command.set(sorted(users))],
+                },
+            )
+
     def _booking_or_none(self, item):
         try:
             return self._booking(item)
@@ -369,7 +436,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
             cliniko_cancellation_description=visit["cancellation_description"] or False,
             cliniko_cancellation_note=visit["cancellation_note"] or False,
             description=plaintext2html(visit["notes"]) if visit["notes"] else False,
-            expected_revenue=visit["kind"].price or 0.0,
+            expected_revenue=expected_revenue(visit),
             date_deadline=local.date(),
             cliniko_created_at=visit["created_at"] or False,
             cliniko_updated_at=visit["updated_at"] or False,
@@ -550,6 +617,8 @@ class _VisitImporter(_ScheduleMixin, Importer):
         if status_moved and stage:
             values["stage_id"] = stage.id
             extra = STAGE_SIDE_EFFECTS
+        if status_moved and visit["status"] in NO_REVENUE_STATUSES:
+            values["expected_revenue"] = 0.0
         changed = self._write(item, lead, values, extra)
         if status_moved and stage.is_won and lead.date_closed != visit["ends_at"]:
             # crm.lead.write() dates a won lead "now": the visit ended at its own time

@@ -503,8 +503,32 @@ class CommunicationImporter(HistoryImporter):
             code: self.env.ref(xmlid, raise_if_not_found=False)
             for code, xmlid in ACTIVITY_TYPES.items()
         }
-        company = self.runner.connection.company_id or self.env.company
-        self._clinic_partner = company.partner_id
+        self._clinic_partner = self._business_partner()
+
+    def _business_partner(self):
+        """The clinic as the author of what it sent: its first business's partner (made from
+        the business on first use, audited so a rollback removes it), else the company's."""
+        location = self.runner.connection._cliniko_main_location()
+        if not location:
+            company = self.runner.connection.company_id or self.env.company
+            return company.partner_id
+        if not location.partner_id:
+            partner = self.env["res.partner"].create(location._cliniko_partner_values())
+            location.partner_id = partner
+            self.runner.audit(
+                [
+                    {
+                        "action": "create",
+                        "resource": "businesses",
+                        "cliniko_id": location.cliniko_id or False,
+                        "res_model": "res.partner",
+                        "res_id": partner.id,
+                        "message": "partner of the business, author of its communications",
+                        "previous_values": False,
+                    }
+                ]
+            )
+        return location.partner_id
 
     def map(self, item):
         record = item.record

@@ -7,6 +7,7 @@ access reads Cliniko appointment events in full. That is decided in one place,
 """
 
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 from odoo.fields import Domain
 
 # The clinical access group (security/cliniko_security.xml, "Clinic: Clinical Records"). Until
@@ -61,8 +62,45 @@ class CalendarEvent(models.Model):
         return domain
 
 
+class ClinikoLocation(models.Model):
+    _inherit = "cliniko.location"
+
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Business Partner",
+        ondelete="set null",
+        copy=False,
+        help="The clinic as a contact: the author of the messages the clinic sent patients.",
+    )
+
+    def _cliniko_partner_values(self):
+        self.ensure_one()
+        return {
+            "name": self.name,
+            "is_company": True,
+            "street": self.street or False,
+            "street2": self.street2 or False,
+            "city": self.city or False,
+            "zip": self.zip or False,
+            "state_id": self.state_id.id or False,
+            "country_id": self.country_id.id or False,
+            "email": self.email or False,
+            "website": self.website or False,
+            "company_id": self.company_id.id or False,
+        }
+
+
 class ClinikoConnection(models.Model):
     _inherit = "cliniko.connection"
+
+    def _cliniko_main_location(self):
+        """The clinic's first business (active ones first)."""
+        self.ensure_one()
+        return (
+            self.env["cliniko.location"]
+            .with_context(active_test=False)
+            .search([("connection_id", "=", self.id)], order="active desc, id", limit=1)
+        )
 
     def _cliniko_tz(self):
         """The clinic's time zone: its first business's (Cliniko's ``time_zone_identifier``),
@@ -141,3 +179,91 @@ class CrmLead(models.Model):
             },
         )
         return action
+
+
+class CrmLeadClinic(models.Model):
+    """Patient leads as a clinic's records, not sales: their practitioners and next visits,
+    a pipeline of the clinic's own stages, no way into an appointment's stage."""
+
+    _inherit = "crm.lead"
+
+    cliniko_practitioner_user_ids = fields.Many2many(
+        "res.users",
+        "crm_lead_cliniko_practitioner_rel",
+        "lead_id",
+        "user_id",
+        string="Practitioners",
+        copy=False,
+        help="Every practitioner the patient has seen or is booked with (from the migrated "
+        "appointments). The most recent one is the lead's salesperson.",
+    )
+    cliniko_next_appointment_at = fields.Datetime(
+        string="Next Appointment", compute="_compute_cliniko_appointment_dates"
+    )
+    cliniko_last_appointment_at = fields.Datetime(
+        string="Last Appointment", compute="_compute_cliniko_appointment_dates"
+    )
+
+    @api.depends("cliniko_appointment_ids.cliniko_starts_at")
+    def _compute_cliniko_appointment_dates(self):
+        patients = self.filtered(lambda lead: lead.cliniko_lead_kind == "patient" and lead.id)
+        (self - patients).cliniko_next_appointment_at = False
+        (self - patients).cliniko_last_appointment_at = False
+        if not patients:
+            return
+        now = fields.Datetime.now()
+        Lead = self.env["crm.lead"].sudo().with_context(active_test=False)
+        upcoming = dict(
+            Lead._read_group(
+                [
+                    ("cliniko_patient_lead_id", "in", patients.ids),
+                    ("cliniko_starts_at", ">=", now),
+                    ("cliniko_appointment_status", "in", ("booked", "arrived")),
+                ],
+                ["cliniko_patient_lead_id"],
+                ["cliniko_starts_at:min"],
+            )
+        )
+        past = dict(
+            Lead._read_group(
+                [
+                    ("cliniko_patient_lead_id", "in", patients.ids),
+                    ("cliniko_starts_at", "<", now),
+                    ("cliniko_appointment_status", "in", ("completed", "arrived")),
+                ],
+                ["cliniko_patient_lead_id"],
+                ["cliniko_starts_at:max"],
+            )
+        )
+        for lead in patients:
+            key = lead.sudo().with_context(active_test=False)
+            lead.cliniko_next_appointment_at = upcoming.get(key, False)
+            lead.cliniko_last_appointment_at = past.get(key, False)
+
+    @api.model
+    def _read_group_stage_ids(self, stages, domain):
+        """A team with stages of its own for Cliniko (the clinic) shows only those: not New,
+        Qualified, Proposition and Won, which belong to every team."""
+        team_id = self.env.context.get("default_team_id")
+        if team_id:
+            own = self.env["crm.stage"].search(
+                [("team_ids", "in", [team_id]), ("cliniko_status", "!=", False)]
+            )
+            if own:
+                return own | stages
+        return super()._read_group_stage_ids(stages, domain)
+
+    def write(self, vals):
+        if vals.get("stage_id") and not self.env.context.get("cliniko_migration"):
+            stage = self.env["crm.stage"].browse(vals["stage_id"])
+            if stage.cliniko_status and stage.cliniko_status != "patient" and any(
+                lead.cliniko_lead_kind == "patient" for lead in self
+            ):
+                raise UserError(
+                    self.env._(
+                        "A patient cannot be moved to the appointment stage “%s”: appointments "
+                        "move by their status in Cliniko.",
+                        stage.name,
+                    )
+                )
+        return super().write(vals)

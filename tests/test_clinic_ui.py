@@ -6,6 +6,8 @@ from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from odoo import fields
+from odoo.exceptions import UserError
+from odoo.tools.safe_eval import safe_eval
 from odoo.tests import new_test_user
 
 from ..migration.rendering import format_datetime
@@ -152,3 +154,138 @@ class TestClinicCalendar(ClinikoSandboxCase):
         )
         self.assertEqual(format_datetime("2016-07-21T03:45:00Z"), "2016-07-21 03:45 UTC")
         self.assertEqual(format_datetime("2016-07-21T03:45:00Z", "Nowhere/Land"), "2016-07-21 03:45 UTC")
+
+
+class TestClinicPipeline(ClinikoSandboxCase):
+    """One run with placeholder practitioners: the clinic's pipeline, revenue, practitioners
+    and authorship."""
+
+    sandbox_options = {"seed": 5, "patients": 8}
+    default_unmatched_practitioners = "placeholder"
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.pipeline_run = cls.start_run(resources=APPOINTMENTS + ",communications")
+        assert cls.pipeline_run.state == "done", cls.pipeline_run.error_message
+        Lead = cls.env["crm.lead"].with_context(active_test=False)
+        cls.appointments = Lead.search([("cliniko_lead_kind", "=", "appointment")])
+        cls.patients = Lead.search([("cliniko_lead_kind", "=", "patient")])
+
+    def test_the_clinic_team_has_only_its_own_stages(self):
+        team = self.connection.team_id
+        self.assertTrue(team)
+        Lead = self.env["crm.lead"].with_context(default_team_id=team.id)
+        stages = Lead._read_group_stage_ids(self.env["crm.stage"], [])
+        self.assertTrue(stages)
+        self.assertTrue(all(stages.mapped("cliniko_status")), stages.mapped("name"))
+        self.assertEqual(set(stages.mapped("cliniko_status")), {
+            "patient", "booked", "arrived", "completed", "did_not_arrive", "cancelled",
+        })
+        # another team's pipeline keeps Odoo's stages
+        other = self.env["crm.team"].create({"name": "Sales"})
+        stages = self.env["crm.lead"].with_context(default_team_id=other.id)._read_group_stage_ids(
+            self.env["crm.stage"], []
+        )
+        self.assertFalse(any(stages.mapped("cliniko_status")))
+
+    def test_a_patient_cannot_be_moved_into_an_appointment_stage(self):
+        patient = self.patients[:1]
+        self.assertTrue(patient)
+        with self.assertRaises(UserError):
+            patient.write({"stage_id": self.env.ref("cliniko_crm_migration.stage_completed").id})
+        self.assertEqual(patient.stage_id, self.env.ref("cliniko_crm_migration.stage_patient"))
+
+    def test_visits_that_did_not_happen_carry_no_revenue(self):
+        missed = self.appointments.filtered(
+            lambda lead: lead.cliniko_appointment_status in ("cancelled", "did_not_arrive")
+        )
+        self.assertTrue(missed)
+        priced = missed.filtered(lambda lead: lead.cliniko_appointment_type_id.price)
+        self.assertTrue(priced, "the sandbox has priced types among missed visits")
+        self.assertEqual(set(missed.mapped("expected_revenue")), {0.0})
+        held = self.appointments - missed
+        for lead in held:
+            self.assertEqual(lead.expected_revenue, lead.cliniko_appointment_type_id.price or 0.0)
+
+    def test_practitioners_on_the_patient_lead_and_the_latest_as_salesperson(self):
+        now = fields.Datetime.now()
+        checked = 0
+        for patient in self.patients:
+            seen = patient.cliniko_appointment_ids.with_context(active_test=False).filtered(
+                lambda lead: lead.user_id
+                and lead.cliniko_appointment_status in ("booked", "arrived", "completed")
+            )
+            with self.subTest(patient=patient.name):
+                self.assertEqual(patient.cliniko_practitioner_user_ids, seen.user_id)
+                if not seen:
+                    continue
+                past = seen.filtered(lambda lead: lead.cliniko_starts_at <= now)
+                latest = (
+                    max(past, key=lambda lead: lead.cliniko_starts_at)
+                    if past
+                    else min(seen, key=lambda lead: lead.cliniko_starts_at)
+                )
+                self.assertEqual(patient.user_id, latest.user_id)
+                # "My Pipeline" of that practitioner finds the patient
+                mine = self.env["crm.lead"].search(
+                    [("user_id", "=", latest.user_id.id), ("cliniko_lead_kind", "=", "patient")]
+                )
+                self.assertIn(patient, mine)
+                checked += 1
+        self.assertTrue(checked)
+        # the practitioners' assignments are audited, so a rollback takes them back
+        lines = self.pipeline_run.audit_ids.filtered(
+            lambda line: line.res_model == "crm.lead" and line.res_id in self.patients.ids
+            and line.action == "update"
+        )
+        self.assertTrue(lines)
+
+    def test_patient_cards_know_the_next_appointment(self):
+        now = fields.Datetime.now()
+        found = 0
+        for patient in self.patients:
+            upcoming = patient.cliniko_appointment_ids.filtered(
+                lambda lead: lead.cliniko_starts_at >= now
+                and lead.cliniko_appointment_status in ("booked", "arrived")
+            )
+            expected = min(upcoming.mapped("cliniko_starts_at")) if upcoming else False
+            self.assertEqual(patient.cliniko_next_appointment_at, expected)
+            past = patient.cliniko_appointment_ids.filtered(
+                lambda lead: lead.cliniko_starts_at < now
+                and lead.cliniko_appointment_status in ("completed", "arrived")
+            )
+            last = max(past.mapped("cliniko_starts_at")) if past else False
+            self.assertEqual(patient.cliniko_last_appointment_at, last)
+            found += bool(expected or last)
+        self.assertTrue(found)
+        view = self.env["crm.lead"].get_views([(False, "kanban")])["views"]["kanban"]["arch"]
+        self.assertIn("cliniko_next_appointment_at", view)
+        self.assertIn("cliniko_date_of_birth", view)
+        action = self.env.ref("cliniko_crm_migration.action_cliniko_patients")
+        self.assertEqual(
+            self.env["crm.lead"].with_context(active_test=False).search(
+                safe_eval(action.domain)
+            ),
+            self.patients,
+        )
+
+    def test_communications_are_authored_by_the_clinics_business(self):
+        location = self.connection._cliniko_main_location()
+        business = location.partner_id
+        self.assertTrue(business)
+        self.assertEqual(business.name, location.name)
+        self.assertTrue(business.is_company)
+        company = self.connection.company_id.partner_id
+        messages = self.env["mail.message"].search(
+            [("message_id", "like", "<cliniko.%communications%")]
+        )
+        self.assertTrue(messages)
+        self.assertNotIn(company, messages.author_id)
+        self.assertIn(business, messages.author_id)
+        # the partner is the run's, removed by its rollback
+        self.assertTrue(
+            self.pipeline_run.audit_ids.filtered(
+                lambda line: line.res_model == "res.partner" and line.res_id == business.id
+            )
+        )
