@@ -62,6 +62,18 @@ class CalendarEvent(models.Model):
         return domain
 
 
+class ClinikoMigrationRun(models.Model):
+    _inherit = "cliniko.migration.run"
+
+    placeholder_users_active = fields.Boolean(
+        string="Active Placeholder Users",
+        default=False,
+        help="Placeholder users are created archived, so they take no paid seat: they still "
+        "own their appointments and notes. Tick to create them active (each then counts as an "
+        "internal user).",
+    )
+
+
 class ClinikoLocation(models.Model):
     _inherit = "cliniko.location"
 

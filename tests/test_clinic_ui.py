@@ -289,3 +289,43 @@ class TestClinicPipeline(ClinikoSandboxCase):
                 lambda line: line.res_model == "res.partner" and line.res_id == business.id
             )
         )
+
+    def test_placeholder_practitioners_are_archived_and_in_the_clinics_time(self):
+        refs = self.env["cliniko.external.ref"].search(
+            [("connection_id", "=", self.connection.id), ("resource", "=", "practitioners")]
+        )
+        users = self.env["res.users"].with_context(active_test=False).browse(refs.mapped("res_id"))
+        placeholders = users.filtered("cliniko_placeholder")
+        self.assertTrue(placeholders)
+        self.assertFalse(any(placeholders.mapped("active")), "a placeholder takes no seat")
+        self.assertEqual(set(placeholders.mapped("tz")), {"Australia/Melbourne"})
+        # they still own their visits
+        self.assertTrue(self.appointments.user_id & placeholders)
+
+
+class TestActivePlaceholders(ClinikoSandboxCase):
+    """The admin may ask for active placeholder users."""
+
+    sandbox_options = {"seed": 5, "patients": 2}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.placeholder_run = cls.start_run(
+            resources="practitioners",
+            unmatched_practitioners="placeholder",
+            placeholder_users_active=True,
+        )
+        assert cls.placeholder_run.state == "done", cls.placeholder_run.error_message
+
+    def test_placeholders_of_active_practitioners_are_active_when_asked(self):
+        practitioners = self.sandbox.clinic.resources["practitioners"]
+        refs = self.env["cliniko.external.ref"].search(
+            [("connection_id", "=", self.connection.id), ("resource", "=", "practitioners")]
+        )
+        self.assertTrue(refs)
+        for ref in refs:
+            user = self.env["res.users"].with_context(active_test=False).browse(ref.res_id)
+            with self.subTest(practitioner=ref.cliniko_id):
+                self.assertTrue(user.cliniko_placeholder)
+                self.assertEqual(user.active, practitioners[ref.cliniko_id]["active"] is not False)
