@@ -74,6 +74,52 @@ class ClinikoMigrationRun(models.Model):
     )
 
 
+class ClinikoFieldMap(models.Model):
+    _inherit = "cliniko.field.map"
+
+    cliniko_used = fields.Boolean(
+        string="Used by a Run",
+        compute="_compute_cliniko_used",
+        help="A run has migrated with this map: it stays as the record of what was done; "
+        "changes go into a new version.",
+    )
+
+    def _compute_cliniko_used(self):
+        used = {
+            field_map
+            for [field_map] in self.env["cliniko.migration.run"]
+            .sudo()
+            ._read_group(
+                [("field_map_id", "in", self.ids), ("state", "not in", ("draft", "queued"))],
+                ["field_map_id"],
+            )
+        }
+        for field_map in self:
+            field_map.cliniko_used = field_map in used
+
+    def action_reset_to_draft(self):
+        if any(field_map.cliniko_used for field_map in self):
+            raise UserError(
+                self.env._(
+                    "A run has migrated with this map, so it stays as it was confirmed: make a "
+                    "new version to change it."
+                )
+            )
+        return super().action_reset_to_draft()
+
+    def action_new_version(self):
+        """A draft copy of this map, for the next runs (the used one stays unchanged)."""
+        self.ensure_one()
+        version = self.copy({"name": self.env._("%s (new version)", self.name)})
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": self._name,
+            "res_id": version.id,
+            "view_mode": "form",
+            "target": "current",
+        }
+
+
 class ClinikoLocation(models.Model):
     _inherit = "cliniko.location"
 

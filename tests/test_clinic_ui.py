@@ -5,6 +5,8 @@ and location for clinical users, "Busy" for others), linked to its leads, in the
 from datetime import UTC
 from zoneinfo import ZoneInfo
 
+from lxml import etree
+
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tools.safe_eval import safe_eval
@@ -304,7 +306,7 @@ class TestClinicPipeline(ClinikoSandboxCase):
 
 
 class TestActivePlaceholders(ClinikoSandboxCase):
-    """The admin may ask for active placeholder users."""
+    """The admin may ask for active placeholder users; a used map and dangerous buttons."""
 
     sandbox_options = {"seed": 5, "patients": 2}
 
@@ -329,3 +331,42 @@ class TestActivePlaceholders(ClinikoSandboxCase):
             with self.subTest(practitioner=ref.cliniko_id):
                 self.assertTrue(user.cliniko_placeholder)
                 self.assertEqual(user.active, practitioners[ref.cliniko_id]["active"] is not False)
+
+    # -- the same small run's field map has been used; guarded actions ---------------------
+    def test_a_used_map_cannot_be_reset_and_gets_a_new_version(self):
+        field_map = self.placeholder_run.field_map_id
+        self.assertTrue(field_map)
+        self.assertEqual(field_map.state, "confirmed")
+        self.assertTrue(field_map.cliniko_used)
+        with self.assertRaises(UserError):
+            field_map.action_reset_to_draft()
+        self.assertEqual(field_map.state, "confirmed")
+        action = field_map.action_new_version()
+        version = self.env["cliniko.field.map"].browse(action["res_id"])
+        self.assertNotEqual(version, field_map)
+        self.assertEqual(version.state, "draft")
+        self.assertFalse(version.cliniko_used)
+        self.assertEqual(
+            version.line_ids.mapped("source_path"), field_map.line_ids.mapped("source_path")
+        )
+        version.action_reset_to_draft()  # an unused map still may
+
+    def test_dangerous_buttons_come_last_or_apart_and_ask_first(self):
+        run_form = self.env["cliniko.migration.run"].get_views([(False, "form")])
+        header = etree.fromstring(run_form["views"]["form"]["arch"]).find(".//header")
+        names = [button.get("name") for button in header.iter("button")]
+        self.assertEqual(names[-1], "action_open_rollback_wizard", names)
+        arch = etree.fromstring(
+            self.env["cliniko.connection"].get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+        header = [button.get("name") for button in arch.find(".//header").iter("button")]
+        self.assertIn("action_test_connection", header)
+        self.assertNotIn("action_final_sync", header)
+        final = arch.find(".//div[@name='cliniko_cutover']/button[@name='action_final_sync']")
+        self.assertIsNotNone(final)
+        self.assertTrue(final.get("confirm"))
+        map_arch = etree.fromstring(
+            self.env["cliniko.field.map"].get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+        reset = map_arch.find(".//button[@name='action_reset_to_draft']")
+        self.assertTrue(reset.get("confirm"))
