@@ -325,3 +325,26 @@ class CrmLeadClinic(models.Model):
                     )
                 )
         return super().write(vals)
+
+
+def human_size(size):
+    """A file size for people: ``189 B``, ``12.3 kB``, ``4.5 MB`` (decimal units)."""
+    size = size or 0
+    if size < 1000:
+        return "%d B" % size
+    for unit in ("kB", "MB", "GB"):
+        size /= 1000.0
+        if size < 1000 or unit == "GB":
+            return ("%.1f %s" % (size, unit)).replace(".0 ", " ")
+    return "%d B" % size  # not reached
+
+
+class IrAttachment(models.Model):
+    _inherit = "ir.attachment"
+
+    cliniko_size_display = fields.Char(string="Size", compute="_compute_cliniko_size_display")
+
+    @api.depends("file_size")
+    def _compute_cliniko_size_display(self):
+        for attachment in self:
+            attachment.cliniko_size_display = human_size(attachment.file_size)

@@ -13,7 +13,7 @@ from odoo.tools.safe_eval import safe_eval
 from odoo.tests import new_test_user
 
 from ..migration.rendering import format_datetime
-from ..models.cliniko_clinic_ui import CLINICAL_GROUP, FALLBACK_CLINICAL_GROUP
+from ..models.cliniko_clinic_ui import CLINICAL_GROUP, FALLBACK_CLINICAL_GROUP, human_size
 from .common import ClinikoSandboxCase
 
 APPOINTMENTS = "individual_appointments,group_appointments,attendees"
@@ -303,6 +303,46 @@ class TestClinicPipeline(ClinikoSandboxCase):
         self.assertEqual(set(placeholders.mapped("tz")), {"Australia/Melbourne"})
         # they still own their visits
         self.assertTrue(self.appointments.user_id & placeholders)
+
+    def test_the_patients_first_tab_says_who_they_are_and_whom_they_see(self):
+        arch = etree.fromstring(
+            self.env["crm.lead"].get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+        first = arch.find(".//notebook/page")
+        self.assertEqual(first.get("name"), "cliniko_patient_overview")
+        shown = {field.get("name") for field in first.iter("field")}
+        for name in (
+            "cliniko_date_of_birth", "street", "city", "zip", "country_id",
+            "cliniko_phone_numbers", "cliniko_next_appointment_at",
+            "cliniko_last_appointment_at", "user_id", "cliniko_practitioner_user_ids",
+        ):
+            self.assertIn(name, shown)
+        # the date of birth is not repeated, for a patient, in the Cliniko tab
+        dob = arch.find(".//page[@name='cliniko']//field[@name='cliniko_date_of_birth']")
+        self.assertIn("cliniko_lead_kind == 'patient'", dob.get("invisible"))
+        # the full address reaches the patient's lead
+        with_street = self.patients.filtered(lambda lead: lead.partner_id.street)
+        self.assertTrue(with_street)
+        for lead in with_street:
+            partner = lead.partner_id
+            self.assertEqual(
+                (lead.street, lead.street2, lead.city, lead.zip),
+                (partner.street, partner.street2, partner.city, partner.zip),
+            )
+        # labels in a clinic's words
+        gender = self.env["crm.lead"]._fields["cliniko_gender"]
+        self.assertNotIn("deprecated", gender.string)
+        files = arch.find(".//field[@name='cliniko_attachment_ids']/list")
+        names = [field.get("name") for field in files.iter("field")]
+        self.assertNotIn("file_size", names)
+        self.assertIn("cliniko_size_display", names)
+
+    def test_file_sizes_for_people(self):
+        self.assertEqual(human_size(189), "189 B")
+        self.assertEqual(human_size(12345), "12.3 kB")
+        self.assertEqual(human_size(4_500_000), "4.5 MB")
+        self.assertEqual(human_size(2_000_000), "2 MB")
+        self.assertEqual(human_size(0), "0 B")
 
 
 class TestActivePlaceholders(ClinikoSandboxCase):
