@@ -151,6 +151,46 @@ class ClinikoLocation(models.Model):
 class ClinikoConnection(models.Model):
     _inherit = "cliniko.connection"
 
+    clinic_currency_id = fields.Many2one(
+        "res.currency",
+        string="Clinic Currency",
+        compute="_compute_clinic_currency",
+        help="The currency of the country of the clinic's first business.",
+    )
+    clinic_currency_note = fields.Char(compute="_compute_clinic_currency")
+
+    def _compute_clinic_currency(self):
+        for connection in self:
+            location = connection._cliniko_main_location() if connection.id else None
+            currency = location.country_id.currency_id if location else None
+            company_currency = (connection.company_id or self.env.company).currency_id
+            connection.clinic_currency_id = currency or False
+            connection.clinic_currency_note = (
+                self.env._(
+                    "The clinic's business is in %(country)s, whose currency is %(clinic)s, but "
+                    "this company counts in %(company)s: Cliniko's amounts (prices, invoices, "
+                    "expected revenue) are kept as numbers and shown in %(company)s.",
+                    country=location.country_id.name,
+                    clinic=currency.name,
+                    company=company_currency.name,
+                )
+                if currency and currency != company_currency
+                else False
+            )
+
+    def action_use_clinic_currency(self):
+        """Make the clinic's currency the company's (an administrator's choice: it relabels
+        every amount of the company)."""
+        self.ensure_one()
+        if not self.env.user.has_group("base.group_system"):
+            raise UserError(self.env._("Only an administrator can change the company's currency."))
+        currency = self.clinic_currency_id
+        if not currency:
+            raise UserError(self.env._("The clinic's currency is not known yet: migrate its businesses first."))
+        currency.sudo().active = True
+        (self.company_id or self.env.company).sudo().currency_id = currency
+        return True
+
     def _cliniko_main_location(self):
         """The clinic's first business (active ones first)."""
         self.ensure_one()

@@ -337,6 +337,25 @@ class TestClinicPipeline(ClinikoSandboxCase):
         self.assertNotIn("file_size", names)
         self.assertIn("cliniko_size_display", names)
 
+    def test_money_in_the_clinics_currency_or_a_note_saying_it_differs(self):
+        aud = self.env.ref("base.AUD")
+        self.assertEqual(self.connection.clinic_currency_id, aud)
+        company = self.connection.company_id or self.env.company
+        if company.currency_id != aud:
+            note = self.connection.clinic_currency_note
+            self.assertIn("AUD", note)
+            self.assertIn(company.currency_id.name, note)
+        self.connection.action_use_clinic_currency()
+        self.assertEqual(company.currency_id, aud)
+        self.connection.invalidate_recordset(["clinic_currency_note"])
+        self.assertFalse(self.connection.clinic_currency_note)
+        lead = self.appointments.filtered("expected_revenue")[:1]
+        self.assertEqual(lead.company_currency, aud)
+        with self.assertRaises(UserError):
+            self.connection.with_user(
+                new_test_user(self.env, login="clinic-no-admin", groups="base.group_user")
+            ).action_use_clinic_currency()
+
     def test_file_sizes_for_people(self):
         self.assertEqual(human_size(189), "189 B")
         self.assertEqual(human_size(12345), "12.3 kB")
