@@ -10,7 +10,7 @@ from lxml import etree
 from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tools.safe_eval import safe_eval
-from odoo.tests import new_test_user
+from odoo.tests import HttpCase, new_test_user, tagged
 
 from ..migration.rendering import format_datetime
 from ..models.cliniko_clinic_ui import CLINICAL_GROUP, FALLBACK_CLINICAL_GROUP, human_size
@@ -429,3 +429,30 @@ class TestActivePlaceholders(ClinikoSandboxCase):
         )
         reset = map_arch.find(".//button[@name='action_reset_to_draft']")
         self.assertTrue(reset.get("confirm"))
+
+
+@tagged("post_install", "-at_install")
+class TestPatientTour(HttpCase, ClinikoSandboxCase):
+    """One browser tour (headless Chromium) over one small migration."""
+
+    sandbox_options = {"seed": 3, "patients": 4}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.tour_run = cls.start_run(resources="patients," + APPOINTMENTS)
+        assert cls.tour_run.state == "done", cls.tour_run.error_message
+
+    def test_patient_first_tab_and_the_calendar_from_the_lead(self):
+        patients = self.env["crm.lead"].search([("cliniko_lead_kind", "=", "patient")])
+        patient = patients.filtered(
+            lambda lead: lead.city
+            and lead.cliniko_date_of_birth
+            and lead.sudo()._cliniko_patient_events()
+        )[:1]
+        self.assertTrue(patient, "the sandbox has a patient with an address and appointments")
+        self.start_tour(
+            "/odoo/action-cliniko_crm_migration.action_cliniko_patients/%s" % patient.id,
+            "cliniko_clinic_patient",
+            login="admin",
+        )
