@@ -813,7 +813,10 @@ class GroupAppointmentImporter(_ScheduleMixin, Importer):
                         ("Group appointment", visit["kind"].name),
                         ("Practitioner", visit["user"].name or "unassigned"),
                         ("Location", visit["location"].name),
-                        ("Attendees", ", ".join((partners - visit["user"].partner_id).mapped("name"))),
+                        (
+                            "Attendees",
+                            ", ".join((partners - visit["user"].partner_id).mapped("name")),
+                        ),
                     ]
                 ),
                 "active": not record.get("archived_at"),

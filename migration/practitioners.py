@@ -22,8 +22,9 @@ A placeholder is an internal user (salesman) with a login under ``placeholder.in
 password, no e-mail and notifications in Odoo only, created in the silent context: no
 invitation is sent. It is created archived, so it takes no paid seat (it still owns its
 appointments and notes), unless the run asks for active placeholders
-(``placeholder_users_active``); its time zone is the clinic's. Binding a practitioner to an existing user adds an audit line for the
-binding itself, so a rollback removes the binding and restores the user, never deletes it.
+(``placeholder_users_active``); its time zone is the clinic's. Binding a practitioner to an
+existing user adds an audit line for the binding itself, so a rollback removes the binding and
+restores the user, never deletes it.
 """
 
 from collections import defaultdict

@@ -186,7 +186,9 @@ class ClinikoConnection(models.Model):
             raise UserError(self.env._("Only an administrator can change the company's currency."))
         currency = self.clinic_currency_id
         if not currency:
-            raise UserError(self.env._("The clinic's currency is not known yet: migrate its businesses first."))
+            raise UserError(
+                self.env._("The clinic's currency is not known yet: migrate its businesses first.")
+            )
         currency.sudo().active = True
         (self.company_id or self.env.company).sudo().currency_id = currency
         return True
