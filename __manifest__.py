@@ -39,6 +39,7 @@
         "views/cliniko_delta_views.xml",
         "views/cliniko_export_views.xml",
         "wizards/cliniko_export_import_wizard_views.xml",
+        "views/cliniko_clinic_ui_views.xml",
     ],
     "assets": {
         "web.assets_tests": ["cliniko_crm_migration/static/tests/tours/*.js"],

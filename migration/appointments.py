@@ -59,8 +59,12 @@ applies to appointments migrated for the first time.
 
 Nothing is sent: events are created without ``opportunity_id`` (set afterwards, so no "meeting
 scheduled" note), without ``res_model``/``res_id`` (no meeting activity), without reminders and
-in the silent context (no invitation); they are private (health data) and their name holds the
-patient's name only, never the type or notes (a group session's event is named after its type).
+in the silent context (no invitation). They are private (health data): their name (patient and
+type), location and description (patient, type, practitioner, location, status; never the notes)
+are read in full by clinical users only (``calendar.event._check_private_event_conditions`` in
+``models/cliniko_clinic_ui.py``), "Busy" to everyone else. ``opportunity_id`` and
+``res_model``/``res_id`` (written after create) link each event back to its lead. Times in
+names and notes are the clinic's: the location's time zone, else its first business's.
 The event of a cancelled appointment is archived: it stays as history but frees the slot.
 """
 
@@ -104,6 +108,33 @@ LEAD_CREATE_ONLY = (
 )
 # Fields crm.lead.write() changes by itself when the stage changes: kept for the rollback.
 STAGE_SIDE_EFFECTS = ("probability", "date_closed", "active")
+
+
+# A visit that did not take place earns nothing: no expected revenue (an invoice, e.g. a
+# cancellation fee, still sets its own total).
+NO_REVENUE_STATUSES = ("cancelled", "did_not_arrive")
+# Visits that tell whom a patient sees (the most recent one gives the lead's salesperson).
+SEEN_STATUSES = ("booked", "arrived", "completed")
+
+
+def expected_revenue(visit):
+    if visit["status"] in NO_REVENUE_STATUSES:
+        return 0.0
+    return visit["kind"].price or 0.0
+
+
+def event_description(lines):
+    """The description of an appointment's event: one "label: value" line per known fact."""
+    return Markup("<p>%s</p>") % Markup("<br/>").join(
+        Markup("<b>%s:</b> %s") % (label, value) for label, value in lines if value
+    )
+
+
+def lead_link(lead):
+    """Event values that link an event back to its lead ("Linked to" in the calendar), written
+    after create so Odoo schedules no meeting activity on the lead."""
+    model = lead.env["ir.model"]._get_id("crm.lead")
+    return {"opportunity_id": lead.id, "res_model_id": model, "res_id": lead.id}
 
 
 def appointment_status(record, ends_at, now, attendance=False):
@@ -177,7 +208,8 @@ class _ScheduleMixin:
     def _start_resource(self):
         self.now = fields.Datetime.now()
         self.mode = self.run.appointment_mode or "lead_per_appointment"
-        self.default_tz = self.env.user.tz or "UTC"
+        # the clinic's time zone (its business's), for a location that has none of its own
+        self.default_tz = self.runner.connection._cliniko_tz()
         self._zones = {}
         self.lookups = _Lookups(self)
 
@@ -265,6 +297,60 @@ class _VisitImporter(_ScheduleMixin, Importer):
         ends = parse_datetime(booking.get("ends_at")) or parse_datetime(booking.get("starts_at"))
         before = appointment_status(item.record, ends, item.ref.synced_at, self.attendance)
         return before == appointment_status(item.record, ends, self.now, self.attendance)
+
+    def _finish(self, items):
+        # before the page's audit lines and written digests are stored, so these count too
+        self._assign_practitioners(items)
+        super()._finish(items)
+
+    def _assign_practitioners(self, items):
+        """Every practitioner a patient has seen (or is booked with) on the patient's lead,
+        the most recent one as its salesperson, so "My Pipeline" works for a practitioner."""
+        done = [
+            item
+            for item in items
+            if item.action in ("create", "update")
+            and isinstance(item.values, dict)
+            and item.values.get("patient_lead")
+        ]
+        if not done:
+            return
+        by_lead = {}
+        for item in done:
+            by_lead.setdefault(item.values["patient_lead"].id, item)
+        leads = self.env["crm.lead"].browse(list(by_lead))
+        seen = defaultdict(list)  # patient lead id -> [(start, user id)]
+        for item in done:
+            visit = item.values
+            if visit["user"] and visit["status"] in SEEN_STATUSES:
+                seen[visit["patient_lead"].id].append((visit["starts_at"], visit["user"].id))
+        for lead, user, start in self.env["crm.lead"]._read_group(
+            [
+                ("cliniko_patient_lead_id", "in", leads.ids),
+                ("user_id", "!=", False),
+                ("cliniko_appointment_status", "in", SEEN_STATUSES),
+            ],
+            ["cliniko_patient_lead_id", "user_id"],
+            ["cliniko_starts_at:max"],
+        ):
+            seen[lead.id].append((start, user.id))
+        for lead in leads:
+            visits = seen.get(lead.id)
+            if not visits:
+                continue
+            past = [visit for visit in visits if visit[0] <= self.now]
+            latest = max(past) if past else min(visits)
+            users = {user_id for _start, user_id in visits} | set(
+                lead.cliniko_practitioner_user_ids.ids
+            )
+            self._write(
+                by_lead[lead.id],
+                lead,
+                {
+                    "user_id": latest[1],
+                    "cliniko_practitioner_user_ids": [Command.set(sorted(users))],
+                },
+            )
 
     def _booking_or_none(self, item):
         try:
@@ -354,7 +440,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
             cliniko_cancellation_description=visit["cancellation_description"] or False,
             cliniko_cancellation_note=visit["cancellation_note"] or False,
             description=plaintext2html(visit["notes"]) if visit["notes"] else False,
-            expected_revenue=visit["kind"].price or 0.0,
+            expected_revenue=expected_revenue(visit),
             date_deadline=local.date(),
             cliniko_created_at=visit["created_at"] or False,
             cliniko_updated_at=visit["updated_at"] or False,
@@ -371,17 +457,27 @@ class _VisitImporter(_ScheduleMixin, Importer):
     def _event_values(self, visit):
         partners = visit["partner"] | visit["user"].partner_id
         return {
-            "name": "Appointment – %s" % (visit["partner"].name or ""),
+            # what the front desk reads in the calendar; private, so "Busy" to non-clinical users
+            "name": " – ".join(filter(None, [visit["partner"].name, visit["kind"].name])),
             "start": visit["starts_at"],
             "stop": visit["ends_at"],
             "allday": False,
             "user_id": visit["user"].id or False,
             "partner_ids": [Command.set(partners.ids)],
             "privacy": "private",
+            "cliniko_appointment_event": True,
             "show_as": "busy",
             "alarm_ids": [Command.clear()],
             "location": visit["location"].name or False,
-            "description": False,
+            "description": event_description(
+                [
+                    ("Patient", visit["partner"].name),
+                    ("Appointment type", visit["kind"].name),
+                    ("Practitioner", visit["user"].name or "unassigned"),
+                    ("Location", visit["location"].name),
+                    ("Status", STATUS_LABELS[visit["status"]]),
+                ]
+            ),
             # a cancelled appointment no longer holds the slot; the event stays as history
             "active": not visit["archived"] and visit["status"] != "cancelled",
         }
@@ -486,7 +582,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
             item.wrote(lead, values)
             if event:
                 # written after create: at create it would post a "meeting scheduled" note
-                event.opportunity_id = lead
+                event.write(lead_link(lead))
                 item.audit("create", event)
             item.audit("create", lead)
             item.main = lead
@@ -498,7 +594,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
         )
         for item, event, note in zip(items, events, notes, strict=True):
             if event:
-                event.opportunity_id = item.values["patient_lead"]
+                event.write(lead_link(item.values["patient_lead"]))
                 item.audit("create", event)
             item.audit("create", note)
             item.main = event or note
@@ -511,7 +607,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
         changed = False
         if main._name == "calendar.event":
             changed = self._write(
-                item, main, dict(self._event_values(visit), opportunity_id=visit["patient_lead"].id)
+                item, main, dict(self._event_values(visit), **lead_link(visit["patient_lead"]))
             )
         return self._update_note(item, visit) or changed
 
@@ -525,6 +621,8 @@ class _VisitImporter(_ScheduleMixin, Importer):
         if status_moved and stage:
             values["stage_id"] = stage.id
             extra = STAGE_SIDE_EFFECTS
+        if status_moved and visit["status"] in NO_REVENUE_STATUSES:
+            values["expected_revenue"] = 0.0
         changed = self._write(item, lead, values, extra)
         if status_moved and stage.is_won and lead.date_closed != visit["ends_at"]:
             # crm.lead.write() dates a won lead "now": the visit ended at its own time
@@ -560,9 +658,10 @@ class IndividualAppointmentImporter(_VisitImporter):
 
     def _update_own_event(self, item, lead, visit):
         event = lead.cliniko_calendar_event_id
-        values = dict(self._event_values(visit), opportunity_id=lead.id)
+        values = dict(self._event_values(visit), **lead_link(lead))
         if not event:
-            event = self.env["calendar.event"].create(values)
+            event = self.env["calendar.event"].create(self._event_values(visit))
+            event.write(lead_link(lead))
             item.audit("create", event, "calendar event was missing; created again")
             self._write(item, lead, {"cliniko_calendar_event_id": event.id})
             return True
@@ -713,17 +812,28 @@ class GroupAppointmentImporter(_ScheduleMixin, Importer):
         item.message = "; ".join(warnings)
         return {
             "event": {
-                "name": visit["kind"].name or "Group appointment",
+                "name": "Group – %s" % (visit["kind"].name or "appointment"),
                 "start": starts,
                 "stop": ends,
                 "allday": False,
                 "user_id": visit["user"].id or False,
                 "partner_ids": [Command.set(partners.ids)],
                 "privacy": "private",
+                "cliniko_appointment_event": True,
                 "show_as": "busy",
                 "alarm_ids": [Command.clear()],
                 "location": visit["location"].name or False,
-                "description": False,
+                "description": event_description(
+                    [
+                        ("Group appointment", visit["kind"].name),
+                        ("Practitioner", visit["user"].name or "unassigned"),
+                        ("Location", visit["location"].name),
+                        (
+                            "Attendees",
+                            ", ".join((partners - visit["user"].partner_id).mapped("name")),
+                        ),
+                    ]
+                ),
                 "active": not record.get("archived_at"),
             },
             "schedule": {

@@ -150,6 +150,13 @@ class HistoryImporter(Importer):
         """The date of the message (and the merge key): Cliniko's creation time."""
         return parse_datetime(record.get("created_at")) or parse_datetime(record.get("updated_at"))
 
+    @property
+    def _tz(self):
+        """The clinic's time zone (its business's), for the times in the bodies: not UTC."""
+        if getattr(self, "_tz_name", None) is None:
+            self._tz_name = self.runner.connection._cliniko_tz()
+        return self._tz_name
+
     def setup(self):
         """Once per run, before the merged pass reads anything."""
         self._refs = {
@@ -449,7 +456,7 @@ class TreatmentNoteImporter(HistoryImporter):
             "is_internal": True,
             "author_id": self._author(author),
             "date": date,
-            "body": render_treatment_note(record, author_note),
+            "body": render_treatment_note(record, author_note, self._tz),
             "subject": False,
             "mail_activity_type_id": False,
             "cliniko_note_state": "draft" if draft else "final",
@@ -501,8 +508,32 @@ class CommunicationImporter(HistoryImporter):
             code: self.env.ref(xmlid, raise_if_not_found=False)
             for code, xmlid in ACTIVITY_TYPES.items()
         }
-        company = self.runner.connection.company_id or self.env.company
-        self._clinic_partner = company.partner_id
+        self._clinic_partner = self._business_partner()
+
+    def _business_partner(self):
+        """The clinic as the author of what it sent: its first business's partner (made from
+        the business on first use, audited so a rollback removes it), else the company's."""
+        location = self.runner.connection._cliniko_main_location()
+        if not location:
+            company = self.runner.connection.company_id or self.env.company
+            return company.partner_id
+        if not location.partner_id:
+            partner = self.env["res.partner"].create(location._cliniko_partner_values())
+            location.partner_id = partner
+            self.runner.audit(
+                [
+                    {
+                        "action": "create",
+                        "resource": "businesses",
+                        "cliniko_id": location.cliniko_id or False,
+                        "res_model": "res.partner",
+                        "res_id": partner.id,
+                        "message": "partner of the business, author of its communications",
+                        "previous_values": False,
+                    }
+                ]
+            )
+        return location.partner_id
 
     def map(self, item):
         record = item.record
@@ -525,7 +556,7 @@ class CommunicationImporter(HistoryImporter):
             "author_id": self._author(author),
             "date": date,
             "subject": text(record.get("content_subject")) or False,
-            "body": render_communication(record),
+            "body": render_communication(record, self._tz),
             # A confidential memo: the migration managers only (a memo names no practitioner).
             "cliniko_restricted": bool(record.get("confidential")),
             "cliniko_restricted_user_id": False,
@@ -568,7 +599,7 @@ class PatientFormImporter(HistoryImporter):
             "author_id": self._author(lead.partner_id),
             "date": date,
             "subject": False,
-            "body": render_patient_form(record),
+            "body": render_patient_form(record, self._tz),
             # Restricted to its practitioner in Cliniko: that user and the managers only.
             "cliniko_restricted": restricted,
             "cliniko_restricted_user_id": user.id if user else False,

@@ -408,6 +408,10 @@ class PatientImporter(Importer):
             values[target]["country_id"] = country.id or False
             values[target]["state_id"] = state.id or False
         values["partner"]["company_id"] = self.runner.connection.company_id.id
+        # the whole address on the lead too (given a country, Odoo would not copy the rest)
+        for name in ("street", "street2", "city", "zip"):
+            if name in values["partner"]:
+                values["lead"].setdefault(name, values["partner"][name])
         values["lead"].update(self.patient_lead_defaults)
         values["lead"].update(self._links(item.record, values["warnings"]))
         item.message = "; ".join(values["warnings"])

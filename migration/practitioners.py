@@ -20,8 +20,11 @@ Each page of practitioners (the active ones of ``/practitioners``, then the inac
 
 A placeholder is an internal user (salesman) with a login under ``placeholder.invalid``, no
 password, no e-mail and notifications in Odoo only, created in the silent context: no
-invitation is sent. Binding a practitioner to an existing user adds an audit line for the
-binding itself, so a rollback removes the binding and restores the user, never deletes it.
+invitation is sent. It is created archived, so it takes no paid seat (it still owns its
+appointments and notes), unless the run asks for active placeholders
+(``placeholder_users_active``); its time zone is the clinic's. Binding a practitioner to an
+existing user adds an audit line for the binding itself, so a rollback removes the binding and
+restores the user, never deletes it.
 """
 
 from collections import defaultdict
@@ -425,7 +428,12 @@ class PractitionerImporter(Importer):
         flag of its practitioner, a real user keeps its own."""
         values = dict(item.values["user"])
         if user and user.cliniko_placeholder:
-            values.update(name=item.values["name"], active=values["cliniko_practitioner_active"])
+            # an inactive practitioner's placeholder is archived; an active one's stays as the
+            # admin left it (archived unless the run asks for active placeholders)
+            active = values["cliniko_practitioner_active"] and (
+                user.active or self.run.placeholder_users_active
+            )
+            values.update(name=item.values["name"], active=active)
         return values
 
     def _placeholder_values(self, item):
@@ -436,8 +444,10 @@ class PractitionerImporter(Importer):
             name=item.values["name"],
             login=placeholder_login(item.cliniko_id),
             email=False,
-            active=values["cliniko_practitioner_active"],
+            # archived: no paid seat, unless the admin chose active placeholders for the run
+            active=values["cliniko_practitioner_active"] and self.run.placeholder_users_active,
             notification_type="inbox",
+            tz=self.runner.connection._cliniko_tz(),
             group_ids=[Command.set([self.env.ref(xmlid).id for xmlid in PLACEHOLDER_GROUPS])],
             company_id=company.id,
             company_ids=[Command.set([company.id])],

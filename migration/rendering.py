@@ -14,7 +14,9 @@ Every piece of text taken from Cliniko is escaped; the only markup that comes th
 
 import html
 import re
+from datetime import UTC, datetime
 from html.parser import HTMLParser
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Tags Cliniko allows in treatment notes' paragraph answers, plus harmless inline ones.
 ALLOWED_TAGS = frozenset(
@@ -292,13 +294,23 @@ def summarize(text, limit=300):
     return flat[: limit - 1].rstrip() + "\u2026"
 
 
-def format_datetime(value):
-    """A Cliniko UTC timestamp for people: ``2016-07-21 03:45 UTC``."""
+def format_datetime(value, tz=None):
+    """A Cliniko UTC timestamp for people, in the clinic's time zone ``tz`` (an IANA name)
+    when given: ``2016-07-21 13:45 AEST``; without one ``2016-07-21 03:45 UTC``."""
     value = _clean(value)
     if not value:
         return None
     match = re.match(r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})", value)
-    return "%s %s UTC" % match.groups() if match else value
+    if not match:
+        return value
+    if tz and tz != "UTC":
+        try:
+            moment = datetime.strptime(" ".join(match.groups()), "%Y-%m-%d %H:%M")
+            local = moment.replace(tzinfo=UTC).astimezone(ZoneInfo(tz))
+        except (ValueError, ZoneInfoNotFoundError):
+            return "%s %s UTC" % match.groups()
+        return local.strftime("%Y-%m-%d %H:%M %Z")
+    return "%s %s UTC" % match.groups()
 
 
 def _badge(label, tone):
@@ -313,7 +325,7 @@ def _facts(pairs):
 # -- whole messages --------------------------------------------------------------------------
 
 
-def render_treatment_note(record, author_note=None):
+def render_treatment_note(record, author_note=None, tz=None):
     """A treatment note as the body of a chatter note.
 
     ``author_note`` is a line added when the practitioner has no Odoo user (the message is
@@ -328,9 +340,9 @@ def render_treatment_note(record, author_note=None):
     facts = _facts(
         [
             ("Practitioner", _clean(record.get("author_name"))),
-            ("Written", format_datetime(record.get("created_at"))),
-            ("Finalised", None if draft else format_datetime(record.get("finalized_at"))),
-            ("Archived", format_datetime(record.get("archived_at"))),
+            ("Written", format_datetime(record.get("created_at"), tz)),
+            ("Finalised", None if draft else format_datetime(record.get("finalized_at"), tz)),
+            ("Archived", format_datetime(record.get("archived_at"), tz)),
         ]
     )
     note = "<p><i>%s</i></p>" % escape(author_note) if author_note else ""
@@ -360,7 +372,7 @@ def communication_direction(record):
     return DIRECTIONS.get(code) or _clean(record.get("direction_description")) or ""
 
 
-def render_communication(record):
+def render_communication(record, tz=None):
     """An SMS, e-mail, letter, phone call or memo as the body of a chatter message."""
     channel = communication_channel(record)
     direction = communication_direction(record)
@@ -382,7 +394,7 @@ def render_communication(record):
             ("From", _clean(record.get("from"))),
             ("To", _clean(record.get("to"))),
             ("Subject", _clean(record.get("content_subject"))),
-            ("Date", format_datetime(record.get("created_at"))),
+            ("Date", format_datetime(record.get("created_at"), tz)),
         ]
     )
     raw = record.get("content")
@@ -398,7 +410,7 @@ def render_communication(record):
     return header + facts + body
 
 
-def render_patient_form(record):
+def render_patient_form(record, tz=None):
     """A completed patient form: its answers, when it was sent and completed, and its link."""
     name = _clean(record.get("name")) or "Patient form"
     badges = [
@@ -413,8 +425,8 @@ def render_patient_form(record):
     header = "<p>%s <b>Patient form: %s</b></p>" % (" ".join(badges), escape(name))
     facts = _facts(
         [
-            ("Sent", format_datetime(record.get("created_at"))),
-            ("Completed", format_datetime(record.get("completed_at"))),
+            ("Sent", format_datetime(record.get("created_at"), tz)),
+            ("Completed", format_datetime(record.get("completed_at"), tz)),
         ]
     )
     url = safe_url(record.get("url"))

@@ -32,6 +32,8 @@ from . import (
     res_partner,
     res_partner_contact,
     res_users,
+    # last: extends models defined above
+    cliniko_clinic_ui,
 )
 
 # Last: its run extension overrides the run's others for Data Export runs.

@@ -79,7 +79,11 @@ class CrmLead(models.Model):
 
     # -- other patient fields ----------------------------------------------------------------
     cliniko_emergency_contact = fields.Char(string="Emergency Contact")
-    cliniko_gender = fields.Char(string="Gender (deprecated in Cliniko)")
+    cliniko_gender = fields.Char(
+        string="Gender",
+        help="As recorded in Cliniko's older gender field (Cliniko now keeps gender identity "
+        "and sex).",
+    )
     cliniko_gender_identity = fields.Char(string="Gender Identity")
     cliniko_sex = fields.Char(string="Sex")
     cliniko_pronouns = fields.Char(string="Pronouns")

@@ -5,6 +5,7 @@ from . import test_background_run
 from . import test_cli
 from . import test_cli_reliability
 from . import test_client
+from . import test_clinic_ui
 from . import test_clinical_access
 from . import test_conflicts
 from . import test_connect

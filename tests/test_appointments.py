@@ -280,7 +280,8 @@ class TestAppointments(AppointmentCase):
                 location = self.bound("businesses", link_id(source["business"]))
                 self.assertEqual(lead.cliniko_location_id, location or self.env["cliniko.location"])
                 with_location += bool(location)
-                self.assertEqual(lead.expected_revenue, kind.price if kind else 0.0)
+                held = lead.cliniko_appointment_status not in ("cancelled", "did_not_arrive")
+                self.assertEqual(lead.expected_revenue, kind.price if kind and held else 0.0)
                 self.assertEqual(
                     lead.cliniko_appointment_status,
                     expected_status(source, parse_datetime(source["ends_at"]), now),
@@ -379,12 +380,12 @@ class TestAppointments(AppointmentCase):
                 self.assertEqual(event.stop, lead.cliniko_ends_at)
                 self.assertEqual(event.privacy, "private")
                 self.assertFalse(event.alarm_ids)
-                self.assertFalse(event.res_model_id)
+                self.assertEqual((event.res_model, event.res_id), ("crm.lead", lead.id))
                 self.assertFalse(event.activity_ids)
                 self.assertEqual(event.partner_ids, lead.partner_id | lead.user_id.partner_id)
                 self.assertEqual(event.attendee_ids.partner_id, event.partner_ids)
                 self.assertEqual(event.user_id, lead.user_id)
-                self.assertNotIn(lead.cliniko_appointment_type_id.name or "-", event.name)
+                self.assertIn(lead.partner_id.name, event.name)
                 self.assertEqual(
                     event.active, lead.active and lead.cliniko_appointment_status != "cancelled"
                 )

@@ -391,8 +391,13 @@ class TestHistoryMigration(HistoryCase):
                 received = source["direction_code"] == 2
                 self.assertEqual(
                     message.author_id,
-                    lead.partner_id if received else self.connection.company_id.partner_id,
+                    lead.partner_id if received else self.clinic_partner(),
                 )
+
+    def clinic_partner(self):
+        """The author of what the clinic sent: its business, else the company."""
+        location = self.connection._cliniko_main_location()
+        return location.partner_id or self.connection.company_id.partner_id
 
     def test_an_sms_is_an_sms_message(self):
         reminder = next(
