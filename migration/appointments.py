@@ -75,7 +75,8 @@ from odoo import Command, fields
 from odoo.tools import plaintext2html
 
 from ..cliniko_api import ClinikoNotFoundError, ClinikoPermissionError
-from .importer import Importer, MappingError, snapshot
+from .importer import Importer, MappingError, register
+from .snapshots import snapshot
 from .values import link_id, parse_datetime, text
 
 _logger = logging.getLogger(__name__)
@@ -546,6 +547,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
         return self._write(item, note, {"res_id": values["res_id"], "body": values["body"]})
 
 
+@register
 class IndividualAppointmentImporter(_VisitImporter):
     resource = "individual_appointments"
 
@@ -569,6 +571,7 @@ class IndividualAppointmentImporter(_VisitImporter):
         return self._write(item, event, values)
 
 
+@register
 class AttendeeImporter(_VisitImporter):
     """Group attendances (the attendees of individual appointments are skipped)."""
 
@@ -661,6 +664,7 @@ class AttendeeImporter(_VisitImporter):
         return False
 
 
+@register
 class GroupAppointmentImporter(_ScheduleMixin, Importer):
     """A group session -> one calendar event with every current attendee."""
 

@@ -34,7 +34,8 @@ from ..cliniko_api import (
     ClinikoUnsafeRedirectError,
 )
 from .history import patient_leads, require_patient_lead
-from .importer import Importer, MappingError, snapshot
+from .importer import Importer, MappingError, register
+from .snapshots import snapshot
 from .values import link_id, parse_datetime, text
 
 _logger = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ def map_attachment(record):
     return {"attachment": values, "url": url, "size": size}
 
 
+@register
 class PatientAttachmentImporter(Importer):
     resource = "patient_attachments"
     model = "ir.attachment"

@@ -9,8 +9,9 @@ read is kept as typed and flagged in the audit line. Archived contacts arrive ar
 
 from odoo.tools import plaintext2html
 
-from .importer import Importer, MappingError, snapshot
+from .importer import Importer, MappingError, register
 from .patients import _phone_rank
+from .snapshots import snapshot
 from .values import normalize_email, normalize_phone, parse_datetime, text
 
 # Cliniko's type_code (and type label) -> our contact kind.
@@ -104,6 +105,7 @@ def map_contact(record, region=None):
     return {"partner": partner, "address": address, "kind": kind, "warnings": warnings}
 
 
+@register
 class ContactImporter(Importer):
     resource = "contacts"
     model = "res.partner"

@@ -31,8 +31,9 @@ from odoo import fields
 
 from ..cliniko_api import ClinikoBadRequestError, ClinikoError, ClinikoNotFoundError
 from . import graph
-from .importer import Item, snapshot
+from .importer import Item
 from .runner import MigrationRunner, importer_class
+from .snapshots import snapshot
 from .values import link_id
 
 _logger = logging.getLogger(__name__)
@@ -126,10 +127,9 @@ def _segments(path):
 
 
 class DeltaRunner(MigrationRunner):
-    conflict_safe = True
-
     def __init__(self, run, client=None):
         super().__init__(run, client)
+        self.options.conflict_safe = True
         self._delta_client = None
         self.since = None
         self.seen = {}  # resource -> Cliniko ids read in this run

@@ -193,7 +193,7 @@ class ExportRunner(MigrationRunner):
         # The API's confirmed field map, if any, applies to the file's values too (a field the
         # admin skipped stays skipped); the file's own column map is confirmed per file.
         field_map = self.run._cliniko_ensure_field_map()
-        self.field_map_plan = field_map._cliniko_plan() if field_map else None
+        self.options.field_map_plan = field_map._cliniko_plan() if field_map else None
         self.files = self.run._cliniko_export_files()
         country = self.connection.country_id or self.run.company_id.country_id
         self.region = country.code if country else None

@@ -2,10 +2,13 @@
 
 This graph is the single source of the order of work: the load order is a topological sort
 of it, the rollback order is that sort reversed, and the run's progress lines follow it.
-Each resource names the module of ``migration/`` that holds its importer.
+Every other fact about a resource is written down here too; its importer says which resource it
+imports (``importer.register``).
 """
 
 from dataclasses import dataclass
+
+from .values import link_id
 
 
 @dataclass(frozen=True)
@@ -14,12 +17,17 @@ class Resource:
 
     name: str
     label: str
-    module: str
     depends: tuple = ()
     # Extra q[] filters the full read sends, e.g. to include archived or cancelled rows.
     list_filters: tuple = ()
     # Not loaded while a Cliniko practitioner has no decision recorded on the run.
     needs_practitioner_decisions: bool = False
+    # How a record names its patient(s) (a sample run keeps those of its patients): "id" (it
+    # is the patient), "patient_ids" (a list of ids), or the key of a patient link; "" for
+    # reference data, which a sample migrates whole.
+    patient_link: str = ""
+    # Scoped through a parent record instead: (parent resource, key of the link to it).
+    parent_link: tuple = ()
 
 
 _ARCHIVED = ("archived_at:*",)
@@ -28,109 +36,119 @@ _REFERENCE = ("businesses", "practitioners", "appointment_types")
 
 GRAPH = (
     # Reference data: who, where, what.
-    Resource("businesses", "Locations", "reference", list_filters=_ARCHIVED),
-    Resource("practitioners", "Practitioners", "practitioners"),
-    Resource("billable_items", "Billable items", "products", list_filters=_ARCHIVED),
-    Resource("products", "Products", "products", list_filters=_ARCHIVED),
+    Resource("businesses", "Locations", list_filters=_ARCHIVED),
+    Resource("practitioners", "Practitioners"),
+    Resource("billable_items", "Billable items", list_filters=_ARCHIVED),
+    Resource("products", "Products", list_filters=_ARCHIVED),
     # A type is charged its default billable item (or product): those come first.
     Resource(
         "appointment_types",
         "Appointment types",
-        "reference",
         depends=("billable_items", "products"),
         list_filters=_ARCHIVED,
     ),
-    Resource("contacts", "Contacts", "contacts", list_filters=_ARCHIVED),
+    Resource("contacts", "Contacts", list_filters=_ARCHIVED),
     # People.
     Resource(
         "patients",
         "Patients",
-        "patients",
         depends=("businesses", "contacts"),
         list_filters=_ARCHIVED,
+        patient_link="id",
     ),
     # Visits.
     Resource(
         "individual_appointments",
         "Appointments",
-        "appointments",
         depends=("patients", *_REFERENCE),
         # deleted_at:* so deleted appointments are fetched and counted as skipped
         list_filters=("archived_at:*", "cancelled_at:*", "deleted_at:*"),
         needs_practitioner_decisions=True,
+        patient_link="patient",
     ),
     Resource(
         "group_appointments",
         "Group appointments",
-        "appointments",
         # patients: the session's calendar event invites every attendee
         depends=("patients", *_REFERENCE),
         list_filters=_ARCHIVED,
         needs_practitioner_decisions=True,
+        patient_link="patient_ids",
     ),
     Resource(
         "attendees",
         "Group attendances",
-        "appointments",
         depends=("patients", "group_appointments"),
         list_filters=("archived_at:*", "cancelled_at:*"),
         needs_practitioner_decisions=True,
+        patient_link="patient",
     ),
     # History on the patient's lead.
     Resource(
         "treatment_notes",
         "Treatment notes",
-        "history",
         depends=("patients", "practitioners", "individual_appointments", "attendees"),
         # SPEC §2.10 lists no deleted_at filter for notes (Cliniko answers 400 to it): the
         # notes deleted in Cliniko are simply not listed
         list_filters=_ARCHIVED,
+        patient_link="patient",
     ),
     Resource(
         "communications",
         "Messages",
-        "history",
         depends=("patients",),
         # deleted messages are listed too, so they are counted (skipped)
         list_filters=_ARCHIVED_OR_DELETED,
+        patient_link="patient",
     ),
     Resource(
-        "patient_forms", "Patient forms", "history", depends=("patients",), list_filters=_ARCHIVED
+        "patient_forms",
+        "Patient forms",
+        depends=("patients",),
+        list_filters=_ARCHIVED,
+        patient_link="patient",
     ),
     Resource(
-        "patient_attachments", "Files", "attachments", depends=("patients",), list_filters=_ARCHIVED
+        "patient_attachments",
+        "Files",
+        depends=("patients",),
+        list_filters=_ARCHIVED,
+        patient_link="patient",
     ),
     Resource(
         "medical_alerts",
         "Medical alerts",
-        "patient_details",
         depends=("patients",),
         list_filters=_ARCHIVED,
+        patient_link="patient",
     ),
     Resource(
         "patient_cases",
         "Patient cases",
-        "patient_details",
         depends=("patients", "contacts"),
         list_filters=_ARCHIVED,
+        patient_link="patient",
     ),
     Resource(
-        "referral_sources", "Referral sources", "patient_details", depends=("patients", "contacts")
+        "referral_sources",
+        "Referral sources",
+        depends=("patients", "contacts"),
+        patient_link="patient",
     ),
     # Money.
     Resource(
         "invoices",
         "Invoices",
-        "invoices",
         depends=("patients", "individual_appointments", "attendees", "practitioners", "businesses"),
         list_filters=_ARCHIVED,
+        patient_link="patient",
     ),
     Resource(
         "invoice_items",
         "Invoice items",
-        "invoices",
         depends=("invoices", "billable_items", "products"),
         list_filters=_ARCHIVED,
+        parent_link=("invoices", "invoice"),
     ),
 )
 
@@ -139,6 +157,17 @@ _BY_NAME = {resource.name: resource for resource in GRAPH}
 
 def get(name):
     return _BY_NAME[name]
+
+
+def patient_ids_of(resource, record):
+    """The Cliniko patient ids a record of ``resource`` belongs to (empty: it names none)."""
+    key = get(resource).patient_link
+    if key == "id":
+        return {str(record.get("id") or "")}
+    if key == "patient_ids":
+        return {str(pid) for pid in record.get("patient_ids") or []}
+    found = link_id(record.get(key))
+    return {found} if found else set()
 
 
 def names():

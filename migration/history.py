@@ -45,13 +45,14 @@ from datetime import datetime
 
 from ..cliniko_api import ClinikoBadRequestError, ClinikoNotFoundError
 from . import graph
-from .importer import Importer, MappingError, changed_values, snapshot
+from .importer import Importer, MappingError, importer_class, register
 from .rendering import (
     note_summary,
     render_communication,
     render_patient_form,
     render_treatment_note,
 )
+from .snapshots import changed_values, snapshot
 from .values import link_id, parse_datetime, text
 
 _logger = logging.getLogger(__name__)
@@ -250,8 +251,6 @@ class HistoryImporter(Importer):
             member.setup()
 
     def _build_group(self):
-        from .runner import importer_class
-
         wanted = [
             resource.name
             for resource in graph.load_order(self.run._selected_resources())
@@ -358,6 +357,7 @@ class HistoryImporter(Importer):
                 self.runner._counter(member.resource).done = True
 
 
+@register
 class TreatmentNoteImporter(HistoryImporter):
     resource = "treatment_notes"
 
@@ -490,6 +490,7 @@ class TreatmentNoteImporter(HistoryImporter):
                 item.audit("update", lead, "latest treatment note", {"values": previous})
 
 
+@register
 class CommunicationImporter(HistoryImporter):
     resource = "communications"
 
@@ -533,6 +534,7 @@ class CommunicationImporter(HistoryImporter):
         return {"messages": [self.message_values(item, "patient", lead, values)]}
 
 
+@register
 class PatientFormImporter(HistoryImporter):
     resource = "patient_forms"
 

@@ -20,10 +20,13 @@ from decimal import Decimal, InvalidOperation
 
 from odoo.tools import float_compare
 
-from ..models.cliniko_invoice import STATUS_BY_CODE
-from .importer import Importer, MappingError, snapshot
+from .importer import Importer, MappingError, register
 from .patient_details import ListsDeletedToo
+from .snapshots import snapshot
 from .values import link_id, parse_date, parse_datetime, text
+
+# Cliniko's invoice status codes -> ``cliniko.invoice.status``.
+STATUS_BY_CODE = {10: "open", 20: "paid", 30: "closed", 40: "open_credit"}
 
 
 def money(value):
@@ -127,6 +130,7 @@ def _links(record, *names):
     return {name: link_id(record.get(name)) for name in names}
 
 
+@register
 class InvoiceImporter(ListsDeletedToo, Importer):
     resource = "invoices"
     model = "cliniko.invoice"
@@ -227,6 +231,7 @@ class InvoiceImporter(ListsDeletedToo, Importer):
             )
 
 
+@register
 class InvoiceItemImporter(ListsDeletedToo, Importer):
     resource = "invoice_items"
     model = "cliniko.invoice.line"

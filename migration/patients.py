@@ -23,7 +23,8 @@ from markupsafe import Markup, escape
 
 from odoo.tools import plaintext2html
 
-from .importer import Importer, MappingError, snapshot
+from .importer import Importer, MappingError, register
+from .snapshots import snapshot
 from .values import link_id, normalize_email, normalize_phone, parse_date, parse_datetime, text
 
 PHONE_PREFERENCE = ("Mobile", "Home", "Work", "Other", "Fax")
@@ -310,6 +311,7 @@ def _phone_rank(phone_type):
         return len(PHONE_PREFERENCE)
 
 
+@register
 class PatientImporter(Importer):
     resource = "patients"
     model = "res.partner"

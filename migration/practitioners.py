@@ -30,7 +30,8 @@ from odoo import Command
 from odoo.tools import email_normalize
 
 from ..cliniko_api import ClinikoNotFoundError, ClinikoPermissionError
-from .importer import Importer, changed_values, snapshot
+from .importer import Importer, register
+from .snapshots import changed_values, snapshot
 from .values import link_id, text
 
 PLACEHOLDER_DOMAIN = "placeholder.invalid"
@@ -120,6 +121,7 @@ class _Plan:
         self.note = note
 
 
+@register
 class PractitionerImporter(Importer):
     resource = "practitioners"
     model = "res.users"

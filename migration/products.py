@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from odoo.tools import plaintext2html
 
-from .importer import MappingError
+from .importer import MappingError, register
 from .reference import RecordImporter, to_integer
 from .values import link_id, text
 
@@ -105,6 +105,7 @@ class ProductTemplateImporter(RecordImporter):
         return dict(values, **self.owner_values())
 
 
+@register
 class BillableItemImporter(ProductTemplateImporter):
     """Cliniko billable items (what appointments are charged) -> service products."""
 
@@ -115,6 +116,7 @@ class BillableItemImporter(ProductTemplateImporter):
         return self._finish_values(item, values, warnings)
 
 
+@register
 class ProductImporter(ProductTemplateImporter):
     """Cliniko products (goods sold over the counter) -> goods products."""
 

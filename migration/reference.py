@@ -11,7 +11,8 @@ import re
 
 import pytz
 
-from .importer import Importer, MappingError, snapshot
+from .importer import Importer, MappingError, register
+from .snapshots import snapshot
 from .values import link_id, normalize_email, text
 
 _HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -135,6 +136,7 @@ def to_integer(value):
         return 0
 
 
+@register
 class LocationImporter(RecordImporter):
     """Cliniko businesses (active and archived) -> clinic locations."""
 
@@ -154,6 +156,7 @@ class LocationImporter(RecordImporter):
         return values
 
 
+@register
 class AppointmentTypeImporter(RecordImporter):
     """Cliniko appointment types (active and archived) -> clinic appointment types, each with
     its default billable item (migrated first) as product, which gives it its price."""

@@ -152,7 +152,7 @@ def compare(run):
 
 
 def _compare_resource(runner, importer):
-    plan = runner.field_map_plan
+    plan = runner.options.field_map_plan
     importer.before_resource()
     for records in importer.pages():
         items = [Item(record) for record in importer.in_scope(records)]
