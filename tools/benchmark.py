@@ -87,10 +87,13 @@ def run_migrate(env, base_url, api_key, resources):
 
 
 def run_load(env, base_url, api_key):
-    from odoo.addons.cliniko_crm_migration.cliniko_api import ClinikoClient
-    from odoo.addons.cliniko_crm_migration.migration.context import silent_env
-    from odoo.addons.cliniko_crm_migration.migration.importer import MappingError
-    from odoo.addons.cliniko_crm_migration.migration.patients import map_patient
+    # The addon is importable only once Odoo's registry is loaded (main, below).
+    from odoo.addons.cliniko_crm_migration.cliniko_api import ClinikoClient  # noqa: PLC0415
+    from odoo.addons.cliniko_crm_migration.migration.context import silent_env  # noqa: PLC0415
+    from odoo.addons.cliniko_crm_migration.migration.importer import (  # noqa: PLC0415
+        MappingError,
+    )
+    from odoo.addons.cliniko_crm_migration.migration.patients import map_patient  # noqa: PLC0415
 
     env = silent_env(env)
     client = ClinikoClient(
@@ -159,9 +162,9 @@ def main():
     options = parser.parse_args()
 
     import odoo  # noqa: PLC0415 - imported after argument parsing on purpose (slow)
-    from odoo import SUPERUSER_ID, api
-    from odoo.modules.registry import Registry
-    from odoo.tools import config
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415 - as odoo, above
+    from odoo.modules.registry import Registry  # noqa: PLC0415 - as odoo, above
+    from odoo.tools import config  # noqa: PLC0415 - as odoo, above
 
     config.parse_config(
         ["--addons-path", options.addons_path, "-d", options.database, "--log-level", "warn"],
