@@ -38,26 +38,8 @@ from .values import link_id
 
 _logger = logging.getLogger(__name__)
 
-# Legacy lists of removed rows (SPEC §1.11): /deleted gives id + deleted_at stubs.
-DELETED_LISTS = (
-    "patients",
-    "individual_appointments",
-    "group_appointments",
-    "attendees",
-    "invoices",
-    "invoice_items",
-    "medical_alerts",
-    "treatment_notes",
-    "businesses",
-)
-# Legacy lists of archived / cancelled rows (full records).
-STATE_LISTS = {
-    "patients": ("archived",),
-    "appointment_types": ("archived",),
-    "businesses": ("archived",),
-    "individual_appointments": ("cancelled",),
-    "attendees": ("cancelled",),
-}
+# The legacy lists each resource has (SPEC §1.11) are said in the graph: deleted_list,
+# state_lists.
 NARROWED_STATES = ("archived", "cancelled", "inactive")
 # Lists SPEC.md documents no filter for (Cliniko answers 400 to updated_at there).
 UNFILTERABLE = ("referral_sources",)
@@ -232,7 +214,7 @@ class DeltaRunner(MigrationRunner):
         cls = importer_class(graph.get(name))
         if cls is None:
             return
-        for state in STATE_LISTS.get(name, ()):
+        for state in graph.get(name).state_lists:
             path = "%s/%s" % (name, state)
             if path in self.fetched_paths:
                 continue
@@ -253,7 +235,7 @@ class DeltaRunner(MigrationRunner):
         """Records deleted in Cliniko: what they became is archived in Odoo, never deleted."""
         extra = set()
         path = "%s/deleted" % name
-        if name in DELETED_LISTS and path not in self.fetched_paths:
+        if graph.get(name).deleted_list and path not in self.fetched_paths:
             stubs = self._read_legacy("/" + path, [("q[]", "deleted_at:>%s" % self.since)])
             extra = {str(stub.get("id")) for stub in stubs if stub.get("id")}
             extra -= self.seen.get(name, set())

@@ -28,6 +28,21 @@ class Resource:
     patient_link: str = ""
     # Scoped through a parent record instead: (parent resource, key of the link to it).
     parent_link: tuple = ()
+    # The Odoo model of its importer's flat values (of its main record when they are nested):
+    # where the proposed field map sends a target without a "key/" prefix.
+    model: str = ""
+    # Cliniko's legacy list of removed rows, /<name>/deleted (id + deleted_at stubs, SPEC
+    # §1.11), which a delta sync reads for what was deleted since.
+    deleted_list: bool = False
+    # Cliniko's legacy lists of archived / cancelled rows (full records), /<name>/<state>.
+    state_lists: tuple = ()
+    # Its importer returns Odoo values for the record it binds, so verification compares
+    # them field by field (the others render records into visits, messages or lead summaries,
+    # checked by the reconciliation only).
+    compared: bool = False
+    # Part of the patient's history on the lead: the history resources are read together,
+    # merged by date, in the graph's order on equal timestamps.
+    history: bool = False
 
 
 _ARCHIVED = ("archived_at:*",)
@@ -36,18 +51,37 @@ _REFERENCE = ("businesses", "practitioners", "appointment_types")
 
 GRAPH = (
     # Reference data: who, where, what.
-    Resource("businesses", "Locations", list_filters=_ARCHIVED),
-    Resource("practitioners", "Practitioners"),
-    Resource("billable_items", "Billable items", list_filters=_ARCHIVED),
-    Resource("products", "Products", list_filters=_ARCHIVED),
+    Resource(
+        "businesses",
+        "Locations",
+        list_filters=_ARCHIVED,
+        model="cliniko.location",
+        deleted_list=True,
+        state_lists=("archived",),
+        compared=True,
+    ),
+    Resource("practitioners", "Practitioners", model="res.users"),
+    Resource(
+        "billable_items",
+        "Billable items",
+        list_filters=_ARCHIVED,
+        model="product.template",
+        compared=True,
+    ),
+    Resource(
+        "products", "Products", list_filters=_ARCHIVED, model="product.template", compared=True
+    ),
     # A type is charged its default billable item (or product): those come first.
     Resource(
         "appointment_types",
         "Appointment types",
         depends=("billable_items", "products"),
         list_filters=_ARCHIVED,
+        model="cliniko.appointment.type",
+        state_lists=("archived",),
+        compared=True,
     ),
-    Resource("contacts", "Contacts", list_filters=_ARCHIVED),
+    Resource("contacts", "Contacts", list_filters=_ARCHIVED, model="res.partner", compared=True),
     # People.
     Resource(
         "patients",
@@ -55,6 +89,10 @@ GRAPH = (
         depends=("businesses", "contacts"),
         list_filters=_ARCHIVED,
         patient_link="id",
+        model="res.partner",
+        deleted_list=True,
+        state_lists=("archived",),
+        compared=True,
     ),
     # Visits.
     Resource(
@@ -65,6 +103,9 @@ GRAPH = (
         list_filters=("archived_at:*", "cancelled_at:*", "deleted_at:*"),
         needs_practitioner_decisions=True,
         patient_link="patient",
+        model="crm.lead",
+        deleted_list=True,
+        state_lists=("cancelled",),
     ),
     Resource(
         "group_appointments",
@@ -74,6 +115,8 @@ GRAPH = (
         list_filters=_ARCHIVED,
         needs_practitioner_decisions=True,
         patient_link="patient_ids",
+        model="calendar.event",
+        deleted_list=True,
     ),
     Resource(
         "attendees",
@@ -82,6 +125,9 @@ GRAPH = (
         list_filters=("archived_at:*", "cancelled_at:*"),
         needs_practitioner_decisions=True,
         patient_link="patient",
+        model="crm.lead",
+        deleted_list=True,
+        state_lists=("cancelled",),
     ),
     # History on the patient's lead.
     Resource(
@@ -92,6 +138,9 @@ GRAPH = (
         # notes deleted in Cliniko are simply not listed
         list_filters=_ARCHIVED,
         patient_link="patient",
+        model="mail.message",
+        deleted_list=True,
+        history=True,
     ),
     Resource(
         "communications",
@@ -100,6 +149,8 @@ GRAPH = (
         # deleted messages are listed too, so they are counted (skipped)
         list_filters=_ARCHIVED_OR_DELETED,
         patient_link="patient",
+        model="mail.message",
+        history=True,
     ),
     Resource(
         "patient_forms",
@@ -107,6 +158,8 @@ GRAPH = (
         depends=("patients",),
         list_filters=_ARCHIVED,
         patient_link="patient",
+        model="mail.message",
+        history=True,
     ),
     Resource(
         "patient_attachments",
@@ -114,6 +167,8 @@ GRAPH = (
         depends=("patients",),
         list_filters=_ARCHIVED,
         patient_link="patient",
+        model="ir.attachment",
+        compared=True,
     ),
     Resource(
         "medical_alerts",
@@ -121,6 +176,8 @@ GRAPH = (
         depends=("patients",),
         list_filters=_ARCHIVED,
         patient_link="patient",
+        model="crm.lead",
+        deleted_list=True,
     ),
     Resource(
         "patient_cases",
@@ -128,12 +185,14 @@ GRAPH = (
         depends=("patients", "contacts"),
         list_filters=_ARCHIVED,
         patient_link="patient",
+        model="crm.lead",
     ),
     Resource(
         "referral_sources",
         "Referral sources",
         depends=("patients", "contacts"),
         patient_link="patient",
+        model="crm.lead",
     ),
     # Money.
     Resource(
@@ -142,6 +201,9 @@ GRAPH = (
         depends=("patients", "individual_appointments", "attendees", "practitioners", "businesses"),
         list_filters=_ARCHIVED,
         patient_link="patient",
+        model="cliniko.invoice",
+        deleted_list=True,
+        compared=True,
     ),
     Resource(
         "invoice_items",
@@ -149,6 +211,9 @@ GRAPH = (
         depends=("invoices", "billable_items", "products"),
         list_filters=_ARCHIVED,
         parent_link=("invoices", "invoice"),
+        model="cliniko.invoice.line",
+        deleted_list=True,
+        compared=True,
     ),
 )
 

@@ -57,8 +57,8 @@ from .values import link_id, parse_datetime, text
 
 _logger = logging.getLogger(__name__)
 
-# Read together, in this order on equal timestamps.
-HISTORY_RESOURCES = ("treatment_notes", "communications", "patient_forms")
+# Read together, in this order on equal timestamps (``graph.Resource.history``).
+HISTORY_RESOURCES = tuple(resource.name for resource in graph.GRAPH if resource.history)
 # Fields of a migrated message that a later run may rewrite (headers such as message_id never).
 UPDATABLE_FIELDS = (
     "model",
@@ -254,7 +254,7 @@ class HistoryImporter(Importer):
         wanted = [
             resource.name
             for resource in graph.load_order(self.run._selected_resources())
-            if resource.name in HISTORY_RESOURCES
+            if resource.history
         ]
         group = [self]
         for name in wanted:

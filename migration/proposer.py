@@ -19,6 +19,7 @@ import difflib
 import re
 from collections import Counter
 
+from . import graph
 from .values import text
 
 # Which model a nested value dict is written to.
@@ -27,29 +28,6 @@ VALUE_MODELS = {
     "lead": "crm.lead",
     "attachment": "ir.attachment",
     "user": "res.users",
-}
-
-# The model of the flat value dicts of each resource (and the main model of the others).
-RESOURCE_MODELS = {
-    "businesses": "cliniko.location",
-    "practitioners": "res.users",
-    "billable_items": "product.template",
-    "products": "product.template",
-    "appointment_types": "cliniko.appointment.type",
-    "contacts": "res.partner",
-    "patients": "res.partner",
-    "individual_appointments": "crm.lead",
-    "group_appointments": "calendar.event",
-    "attendees": "crm.lead",
-    "treatment_notes": "mail.message",
-    "communications": "mail.message",
-    "patient_forms": "mail.message",
-    "patient_attachments": "ir.attachment",
-    "medical_alerts": "crm.lead",
-    "patient_cases": "crm.lead",
-    "referral_sources": "crm.lead",
-    "invoices": "cliniko.invoice",
-    "invoice_items": "cliniko.invoice.line",
 }
 
 # Flags of a row: R = required (cannot be skipped), C = written on create only.
@@ -325,7 +303,7 @@ def target_model_field(resource, target):
     if "/" in target:
         key, field = target.split("/", 1)
         return VALUE_MODELS[key], field
-    return RESOURCE_MODELS[resource], target
+    return graph.get(resource).model, target
 
 
 def value_profile(answers):
