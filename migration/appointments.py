@@ -76,7 +76,6 @@ from odoo.tools import plaintext2html
 
 from ..cliniko_api import ClinikoNotFoundError, ClinikoPermissionError
 from .importer import Importer, MappingError, register
-from .snapshots import snapshot
 from .values import link_id, parse_datetime, text
 
 _logger = logging.getLogger(__name__)
@@ -225,16 +224,6 @@ class _ScheduleMixin:
                 "appointment type %s was not migrated: left empty" % visit["appointment_type_id"]
             )
         visit.update(user=user, location=location, kind=kind)
-
-    def _write(self, item, record, values, extra_snapshot=()):
-        """Write what differs; audit the previous values; return True if anything changed."""
-        diff = self.values_to_write(item, record, values)
-        if not diff:
-            return False
-        previous = snapshot(record, list(dict.fromkeys([*diff, *extra_snapshot])))
-        record.write(diff)
-        item.audit("update", record, "", {"values": previous})
-        return True
 
 
 class _VisitImporter(_ScheduleMixin, Importer):
@@ -511,7 +500,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
             return self._update_lead(item, main, visit)
         changed = False
         if main._name == "calendar.event":
-            changed = self._write(
+            changed = self.write_changes(
                 item, main, dict(self._event_values(visit), opportunity_id=visit["patient_lead"].id)
             )
         return self._update_note(item, visit) or changed
@@ -526,7 +515,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
         if status_moved and stage:
             values["stage_id"] = stage.id
             extra = STAGE_SIDE_EFFECTS
-        changed = self._write(item, lead, values, extra)
+        changed = self.write_changes(item, lead, values, extra)
         if status_moved and stage.is_won and lead.date_closed != visit["ends_at"]:
             # crm.lead.write() dates a won lead "now": the visit ended at its own time
             lead.date_closed = visit["ends_at"]
@@ -544,7 +533,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
             note = self.env["mail.message"].create(self._with_reply_to([values]))
             item.audit("create", note, "note was missing; created again")
             return True
-        return self._write(item, note, {"res_id": values["res_id"], "body": values["body"]})
+        return self.write_changes(item, note, {"res_id": values["res_id"], "body": values["body"]})
 
 
 @register
@@ -566,9 +555,9 @@ class IndividualAppointmentImporter(_VisitImporter):
         if not event:
             event = self.env["calendar.event"].create(values)
             item.audit("create", event, "calendar event was missing; created again")
-            self._write(item, lead, {"cliniko_calendar_event_id": event.id})
+            self.write_changes(item, lead, {"cliniko_calendar_event_id": event.id})
             return True
-        return self._write(item, event, values)
+        return self.write_changes(item, event, values)
 
 
 @register
@@ -660,7 +649,7 @@ class AttendeeImporter(_VisitImporter):
     def _update_own_event(self, item, lead, visit):
         event = self._session_event(item)
         if event and lead.cliniko_calendar_event_id != event:
-            return self._write(item, lead, {"cliniko_calendar_event_id": event.id})
+            return self.write_changes(item, lead, {"cliniko_calendar_event_id": event.id})
         return False
 
 
@@ -747,12 +736,12 @@ class GroupAppointmentImporter(_ScheduleMixin, Importer):
             item.main = event
 
     def update_one(self, item, event):
-        changed = self._write(item, event, item.values["event"])
+        changed = self.write_changes(item, event, item.values["event"])
         attendances = (
             self.env["crm.lead"]
             .with_context(active_test=False)
             .search([("cliniko_calendar_event_id", "=", event.id), ("cliniko_is_group", "=", True)])
         )
         for lead in attendances:
-            changed = self._write(item, lead, item.values["schedule"]) or changed
+            changed = self.write_changes(item, lead, item.values["schedule"]) or changed
         return changed

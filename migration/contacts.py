@@ -11,7 +11,6 @@ from odoo.tools import plaintext2html
 
 from .importer import Importer, MappingError, register
 from .patients import _phone_rank
-from .snapshots import snapshot
 from .values import normalize_email, normalize_phone, parse_datetime, text
 
 # Cliniko's type_code (and type label) -> our contact kind.
@@ -146,10 +145,4 @@ class ContactImporter(Importer):
         if missing:
             # Add our tags; tags people gave the contact in Odoo stay.
             values["category_id"] = [(6, 0, partner.category_id.ids + sorted(missing))]
-        diff = self.values_to_write(item, partner, values)
-        if not diff:
-            return False
-        previous = snapshot(partner, list(diff))
-        partner.write(diff)
-        item.audit("update", partner, "", {"values": previous})
-        return True
+        return self.write_changes(item, partner, values)

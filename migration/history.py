@@ -195,13 +195,7 @@ class HistoryImporter(Importer):
                 continue
             self._complete_headers([values])
             wanted = {name: values[name] for name in UPDATABLE_FIELDS if name in values}
-            diff = self.values_to_write(item, message, wanted)
-            if not diff:
-                continue
-            previous = snapshot(message, list(diff))
-            message.write(diff)
-            item.audit("update", message, "", {"values": previous})
-            changed = True
+            changed = self.write_changes(item, message, wanted) or changed
         return changed
 
     def _existing_copy(self, values):

@@ -23,6 +23,7 @@ from ..cliniko_api import (
 from ..cliniko_api.client import MAX_PER_PAGE
 from ..cliniko_api.client import _normalize_params as normalize_params
 from . import conflicts, graph
+from .snapshots import snapshot
 from .values import link_id, parse_datetime
 
 _logger = logging.getLogger(__name__)
@@ -207,6 +208,19 @@ class Importer:
         someone changed in Odoo since the migration last wrote them (logged as conflicts).
         Every importer's update path goes through here (see ``migration/conflicts.py``)."""
         return conflicts.values_to_write(self, item, record, values)
+
+    def write_changes(self, item, record, values, also_snapshot=(), writer=None):
+        """The update of one record: write on ``record`` what differs of ``values`` (as
+        ``values_to_write`` says), audit it with the previous values of what it overwrote (and
+        of ``also_snapshot``); True if anything was written. ``writer``: ``record`` as the
+        write must be made (e.g. with another user or context), ``record`` by default."""
+        diff = self.values_to_write(item, record, values)
+        if not diff:
+            return False
+        previous = snapshot(record, list(dict.fromkeys([*diff, *also_snapshot])))
+        (record if writer is None else writer).write(diff)
+        item.audit("update", record, "", {"values": previous})
+        return True
 
     def written_fields(self, item, record):
         """The fields of a record ``create_batch`` made, when it did not say (``item.wrote``):

@@ -195,13 +195,9 @@ class InvoiceImporter(ListsDeletedToo, Importer):
         self._set_visit_revenue([(item, item.main.appointment_lead_id) for item in items])
 
     def update_one(self, item, invoice):
-        diff = self.values_to_write(item, invoice, item.values)
-        if not diff:
-            return False
         previous_lead = invoice.appointment_lead_id
-        previous = snapshot(invoice, list(diff))
-        invoice.write(diff)
-        item.audit("update", invoice, "", {"values": previous})
+        if not self.write_changes(item, invoice, item.values):
+            return False
         self._set_visit_revenue([(item, previous_lead), (item, invoice.appointment_lead_id)])
         return True
 
@@ -276,10 +272,4 @@ class InvoiceItemImporter(ListsDeletedToo, Importer):
         return values
 
     def update_one(self, item, line):
-        diff = self.values_to_write(item, line, item.values)
-        if not diff:
-            return False
-        previous = snapshot(line, list(diff))
-        line.write(diff)
-        item.audit("update", line, "", {"values": previous})
-        return True
+        return self.write_changes(item, line, item.values)

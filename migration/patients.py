@@ -24,7 +24,6 @@ from markupsafe import Markup, escape
 from odoo.tools import plaintext2html
 
 from .importer import Importer, MappingError, register
-from .snapshots import snapshot
 from .values import link_id, normalize_email, normalize_phone, parse_date, parse_datetime, text
 
 PHONE_PREFERENCE = ("Mobile", "Home", "Work", "Other", "Fax")
@@ -471,10 +470,4 @@ class PatientImporter(Importer):
         return changed
 
     def _write(self, item, record, values):
-        diff = self.values_to_write(item, record, values)
-        if not diff:
-            return False
-        previous = snapshot(record, list(diff))
-        record.write(diff)
-        item.audit("update", record, "", {"values": previous})
-        return True
+        return self.write_changes(item, record, values)

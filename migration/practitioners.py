@@ -221,13 +221,7 @@ class PractitionerImporter(Importer):
 
     def update_one(self, item, user):
         values = self._user_values(item, user.sudo())
-        diff = self.values_to_write(item, user, values)
-        if not diff:
-            return False
-        previous = snapshot(user, list(diff))
-        self._writer(user.sudo()).write(diff)
-        item.audit("update", user, "", {"values": previous})
-        return True
+        return self.write_changes(item, user, values, writer=self._writer(user.sudo()))
 
     @staticmethod
     def _writer(users):

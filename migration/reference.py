@@ -12,7 +12,6 @@ import re
 import pytz
 
 from .importer import Importer, MappingError, register
-from .snapshots import snapshot
 from .values import link_id, normalize_email, text
 
 _HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -32,13 +31,7 @@ class RecordImporter(Importer):
         values = {
             name: value for name, value in item.values.items() if name not in self.create_only
         }
-        diff = self.values_to_write(item, record, values)
-        if not diff:
-            return False
-        previous = snapshot(record, list(diff))
-        record.write(diff)
-        item.audit("update", record, "", {"values": previous})
-        return True
+        return self.write_changes(item, record, values)
 
 
 def normalize_color(value):
