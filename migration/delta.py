@@ -41,8 +41,6 @@ _logger = logging.getLogger(__name__)
 # The legacy lists each resource has (SPEC §1.11) are said in the graph: deleted_list,
 # state_lists.
 NARROWED_STATES = ("archived", "cancelled", "inactive")
-# Lists SPEC.md documents no filter for (Cliniko answers 400 to updated_at there).
-UNFILTERABLE = ("referral_sources",)
 # A delta runs unattended: Cliniko answering 5xx for minutes must not fail it (the client
 # backs off up to a minute between attempts; 12 attempts wait about 8 minutes in all).
 DELTA_MAX_RETRIES = 12
@@ -159,7 +157,7 @@ class DeltaRunner(MigrationRunner):
         self.fetched_paths.add("/".join(segments))
         if len(segments) == 2 and segments[1] == "deleted":
             return [*params, ("q[]", "deleted_at:>%s" % self.since)]
-        if segments[0] in UNFILTERABLE:
+        if not graph.get(segments[0]).updated_at_filter:
             return params  # read whole; the bindings' updated_at skip what did not change
         if len(segments) == 1 or segments[1] in NARROWED_STATES:
             params = [(key, value) for key, value in params if key != "sort"]

@@ -36,6 +36,9 @@ class Resource:
     deleted_list: bool = False
     # Cliniko's legacy lists of archived / cancelled rows (full records), /<name>/<state>.
     state_lists: tuple = ()
+    # Its list takes an updated_at filter, so a delta sync reads only what changed (SPEC.md
+    # documents none for some lists, and Cliniko answers 400 to it there).
+    updated_at_filter: bool = True
     # Its importer returns Odoo values for the record it binds, so verification compares
     # them field by field (the others render records into visits, messages or lead summaries,
     # checked by the reconciliation only).
@@ -193,6 +196,7 @@ GRAPH = (
         depends=("patients", "contacts"),
         patient_link="patient",
         model="crm.lead",
+        updated_at_filter=False,
     ),
     # Money.
     Resource(
