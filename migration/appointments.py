@@ -89,19 +89,6 @@ STATUS_LABELS = {
 }
 CANCELLATION_CODES = ("10", "20", "30", "31", "40", "50", "60")
 INDIVIDUAL_ATTENDEE_REASON = "migrated with its individual appointment"
-# Lead fields written only when the lead is created (see the module docstring).
-LEAD_CREATE_ONLY = (
-    "type",
-    "team_id",
-    "stage_id",
-    "user_id",
-    "expected_revenue",
-    "probability",
-    "automated_probability",
-    "date_closed",
-    "iap_enrich_done",
-    "cliniko_connection_id",
-)
 # Fields crm.lead.write() changes by itself when the stage changes: kept for the rollback.
 STAGE_SIDE_EFFECTS = ("probability", "date_closed", "active")
 
@@ -509,12 +496,15 @@ class _VisitImporter(_ScheduleMixin, Importer):
         values = self._lead_values(visit)
         stage = self.env["crm.stage"].browse(values["stage_id"])
         status_moved = lead.cliniko_appointment_status != visit["status"]
-        for name in LEAD_CREATE_ONLY:
+        for name in self.graph_resource.create_only_fields("crm.lead"):
             values.pop(name, None)
         extra = ()
         if status_moved and stage:
             values["stage_id"] = stage.id
             extra = STAGE_SIDE_EFFECTS
+        else:
+            # the stage follows the status when it moves, and only then: people move leads
+            values.pop("stage_id", None)
         changed = self.write_changes(item, lead, values, extra)
         if status_moved and stage.is_won and lead.date_closed != visit["ends_at"]:
             # crm.lead.write() dates a won lead "now": the visit ended at its own time

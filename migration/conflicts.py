@@ -12,8 +12,8 @@ field whose value in Cliniko differs from Odoo's is checked against that digest:
 
 A field without a digest (bound before this existed) is written as before. Full runs record
 the digests but do not guard (a re-run of a full migration overwrites); delta runs guard
-(``RunOptions.conflict_safe``). Fields an importer writes only on create (``LEAD_CREATE_ONLY``)
-never reach this point.
+(``RunOptions.conflict_safe``). Fields an importer writes only on create
+(``graph.Resource.create_only``) never reach this point.
 """
 
 import hashlib

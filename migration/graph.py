@@ -43,11 +43,40 @@ class Resource:
     # them field by field (the others render records into visits, messages or lead summaries,
     # checked by the reconciliation only).
     compared: bool = False
+    # What its importer writes only when it creates a record, never on update, so people may
+    # change it afterwards; verification does not compare it: (model, field) pairs.
+    create_only: tuple = ()
     # Part of the patient's history on the lead: the history resources are read together,
     # merged by date, in the graph's order on equal timestamps.
     history: bool = False
 
+    def create_only_fields(self, model):
+        """The fields of ``model`` this resource's importer writes only on create."""
+        return tuple(field for owner, field in self.create_only if owner == model)
 
+
+def _only_on_create(model, *field_names):
+    return tuple((model, name) for name in field_names)
+
+
+# The lead's pipeline: a person moves the lead on from where the migration put it.
+_PATIENT_LEAD_CREATE_ONLY = _only_on_create(
+    "crm.lead", "type", "team_id", "stage_id", "user_id", "probability", "automated_probability"
+)
+# A visit's lead (appointments.py's docstring says why each one); its stage is written when its
+# status moves, and only then (``_VisitImporter._update_lead``).
+_VISIT_LEAD_CREATE_ONLY = _only_on_create(
+    "crm.lead",
+    "type",
+    "team_id",
+    "user_id",
+    "expected_revenue",
+    "probability",
+    "automated_probability",
+    "date_closed",
+    "iap_enrich_done",
+    "cliniko_connection_id",
+)
 _ARCHIVED = ("archived_at:*",)
 _ARCHIVED_OR_DELETED = ("archived_at:*", "deleted_at:*")
 _REFERENCE = ("businesses", "practitioners", "appointment_types")
@@ -62,6 +91,7 @@ GRAPH = (
         deleted_list=True,
         state_lists=("archived",),
         compared=True,
+        create_only=_only_on_create("cliniko.location", "connection_id", "company_id"),
     ),
     Resource("practitioners", "Practitioners", model="res.users"),
     Resource(
@@ -70,9 +100,15 @@ GRAPH = (
         list_filters=_ARCHIVED,
         model="product.template",
         compared=True,
+        create_only=_only_on_create("product.template", "company_id", "type"),
     ),
     Resource(
-        "products", "Products", list_filters=_ARCHIVED, model="product.template", compared=True
+        "products",
+        "Products",
+        list_filters=_ARCHIVED,
+        model="product.template",
+        compared=True,
+        create_only=_only_on_create("product.template", "company_id", "type"),
     ),
     # A type is charged its default billable item (or product): those come first.
     Resource(
@@ -83,6 +119,7 @@ GRAPH = (
         model="cliniko.appointment.type",
         state_lists=("archived",),
         compared=True,
+        create_only=_only_on_create("cliniko.appointment.type", "connection_id", "company_id"),
     ),
     Resource("contacts", "Contacts", list_filters=_ARCHIVED, model="res.partner", compared=True),
     # People.
@@ -96,6 +133,7 @@ GRAPH = (
         deleted_list=True,
         state_lists=("archived",),
         compared=True,
+        create_only=_PATIENT_LEAD_CREATE_ONLY,
     ),
     # Visits.
     Resource(
@@ -109,6 +147,7 @@ GRAPH = (
         model="crm.lead",
         deleted_list=True,
         state_lists=("cancelled",),
+        create_only=_VISIT_LEAD_CREATE_ONLY,
     ),
     Resource(
         "group_appointments",
@@ -131,6 +170,7 @@ GRAPH = (
         model="crm.lead",
         deleted_list=True,
         state_lists=("cancelled",),
+        create_only=_VISIT_LEAD_CREATE_ONLY,
     ),
     # History on the patient's lead.
     Resource(

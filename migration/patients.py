@@ -39,16 +39,6 @@ NEW_LEAD_SUMMARIES = {
     "cliniko_visit_invoice_total": 0.0,
 }
 
-# Lead fields written only when the lead is created: staff may change them afterwards.
-LEAD_CREATE_ONLY = (
-    "type",
-    "team_id",
-    "stage_id",
-    "user_id",
-    "probability",
-    "automated_probability",
-)
-
 
 def map_patient(record, region=None):
     """Map one Cliniko patient to ``{"partner": {...}, "lead": {...}, "address": {...},
@@ -460,7 +450,7 @@ class PatientImporter(Importer):
         lead = self.env["crm.lead"]._cliniko_patient_leads(partner).get(partner.id)
         lead_values = dict(values["lead"], partner_id=partner.id)
         if lead:
-            for name in LEAD_CREATE_ONLY:
+            for name in self.graph_resource.create_only_fields("crm.lead"):
                 lead_values.pop(name, None)
             changed = self._write(item, lead, lead_values) or changed
         else:

@@ -92,7 +92,6 @@ class ProductTemplateImporter(RecordImporter):
     """Shared by billable items and products: the taxes, the company, the create-only type."""
 
     model = "product.template"
-    create_only = ("company_id", "type")
 
     def before_resource(self):
         self._taxes = {str(tax.get("id")): tax for tax in self.runner.fetch_all("/taxes")}

@@ -30,7 +30,8 @@ VALUE_MODELS = {
     "user": "res.users",
 }
 
-# Flags of a row: R = required (cannot be skipped), C = written on create only.
+# Flags of a row: R = required (cannot be skipped). A row is written on create only when all its
+# targets are (``graph.Resource.create_only``, what the importers drop from an update).
 # (resource, source field, label, source type, targets, flags)
 # fmt: off
 DEFAULT_MAP = (
@@ -102,7 +103,7 @@ DEFAULT_MAP = (
      ("lead/cliniko_custom_fields", "lead/cliniko_health_fund", "lead/cliniko_policy_number"), ""),
     ("patients", "(pipeline)", "Pipeline placement (team, stage, salesperson)", "default",
      ("lead/type", "lead/team_id", "lead/stage_id", "lead/user_id", "lead/probability",
-      "lead/automated_probability"), "RC"),
+      "lead/automated_probability"), "R"),
     # -- contacts: res.partner --
     ("contacts", "id", "Cliniko id", "id", ("partner/cliniko_contact_id",), "R"),
     ("contacts", "first_name", "Name (first, last or company)", "text",
@@ -289,10 +290,17 @@ def default_rows():
                 "source_type": kind,
                 "targets": targets,
                 "required": "R" in flags,
-                "create_only": "C" in flags,
+                "create_only": _create_only(resource, targets),
             }
         )
     return rows
+
+
+def _create_only(resource, targets):
+    create_only = graph.get(resource).create_only
+    return bool(targets) and all(
+        target_model_field(resource, target) in create_only for target in targets
+    )
 
 
 def target_model_field(resource, target):

@@ -20,17 +20,13 @@ _HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 class RecordImporter(Importer):
     """One Cliniko record -> one Odoo record of ``model``, created in batches."""
 
-    # Fields written only when the record is created: people may change them afterwards.
-    create_only = ("connection_id", "company_id")
-
     def owner_values(self):
         connection = self.runner.connection
         return {"connection_id": connection.id, "company_id": connection.company_id.id}
 
     def update_one(self, item, record):
-        values = {
-            name: value for name, value in item.values.items() if name not in self.create_only
-        }
+        create_only = self.graph_resource.create_only_fields(self.model)
+        values = {name: value for name, value in item.values.items() if name not in create_only}
         return self.write_changes(item, record, values)
 
 
