@@ -8,6 +8,7 @@ from . import (  # noqa: F401 - imported for the importers they register
     appointments,
     attachments,
     contacts,
+    graph,
     history,
     invoices,
     patient_details,
@@ -16,3 +17,9 @@ from . import (  # noqa: F401 - imported for the importers they register
     products,
     reference,
 )
+from .importer import registered
+
+# Every resource of the graph has its importer: the runner never meets one without.
+_missing = [resource.name for resource in graph.GRAPH if resource.name not in registered()]
+if _missing:
+    raise ImportError("no importer registered for: %s" % ", ".join(_missing))

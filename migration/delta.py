@@ -210,8 +210,6 @@ class DeltaRunner(MigrationRunner):
     def _legacy_lists(self, name):
         """Archived / cancelled rows the main list did not bring (older API versions)."""
         cls = importer_class(graph.get(name))
-        if cls is None:
-            return
         for state in graph.get(name).state_lists:
             path = "%s/%s" % (name, state)
             if path in self.fetched_paths:

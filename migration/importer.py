@@ -105,8 +105,14 @@ def register(cls):
 
 
 def importer_class(resource):
-    """The registered Importer subclass of a graph resource, or None while there is none."""
-    return _REGISTRY.get(resource.name)
+    """The registered Importer subclass of a graph resource (``all_importers`` loads them all:
+    every resource of the graph has one)."""
+    return _REGISTRY[resource.name]
+
+
+def registered():
+    """The names of the resources an importer is registered for."""
+    return set(_REGISTRY)
 
 
 class Importer:

@@ -134,9 +134,7 @@ def compare(run):
     runner._prepare()  # the confirmed map, the sample's scope, the clinic's region
     wanted = [r for r in graph.load_order(run._selected_resources()) if r.compared]
     for resource in wanted:
-        cls = importer_class(resource)
-        if cls is not None:
-            yield from _compare_resource(runner, cls(runner))
+        yield from _compare_resource(runner, importer_class(resource)(runner))
 
 
 def _compare_resource(runner, importer):
