@@ -1,10 +1,13 @@
-"""The migration engine: plain Python classes that move Cliniko records into Odoo.
+"""The migration engine: plain Python classes that move Cliniko records into Odoo, in layers
+(each imports only from those below it; ``.importlinter`` keeps the order):
 
-- ``graph``: the declared dependency graph of Cliniko resources (load order, rollback order).
-- ``context``: the one place that defines the side-effect-free write context.
-- ``values`` (text, ids, dates, e-mails, phone numbers), ``rendering`` (history as HTML) and
-  the ``map_*`` functions: pure mapping rules, testable without a database.
-- ``binder``: Cliniko id <-> Odoo record, through ``cliniko.external.ref``.
-- ``importer``: the template every resource importer follows.
-- ``runner``: executes a ``cliniko.migration.run`` and rolls it back.
+1. ``values`` (text, ids, dates, e-mails, phone numbers), ``rendering`` (history as HTML),
+   ``graph`` (the resources, their load order and every fact about each), ``context`` (the
+   side-effect-free write context), ``snapshots`` (a record's values as JSON and back) and
+   ``options`` (what a run asks of its importers): pure rules and data.
+2. ``binder`` (Cliniko id <-> Odoo record, through ``cliniko.external.ref``) and ``conflicts``.
+3. ``importer``: the template every resource importer follows, and their registry.
+4. The resource importers, one module per group (``all_importers`` loads them all).
+5. ``runner``: executes a ``cliniko.migration.run`` and rolls it back.
+6. Built on runs: ``delta``, ``sample``, ``verify``, ``export_import``, ``source_audit``.
 """

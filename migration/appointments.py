@@ -79,7 +79,7 @@ from odoo import Command, fields
 from odoo.tools import plaintext2html
 
 from ..cliniko_api import ClinikoNotFoundError, ClinikoPermissionError
-from .importer import Importer, MappingError, snapshot
+from .importer import Importer, MappingError, register
 from .values import link_id, parse_datetime, text
 
 _logger = logging.getLogger(__name__)
@@ -93,19 +93,6 @@ STATUS_LABELS = {
 }
 CANCELLATION_CODES = ("10", "20", "30", "31", "40", "50", "60")
 INDIVIDUAL_ATTENDEE_REASON = "migrated with its individual appointment"
-# Lead fields written only when the lead is created (see the module docstring).
-LEAD_CREATE_ONLY = (
-    "type",
-    "team_id",
-    "stage_id",
-    "user_id",
-    "expected_revenue",
-    "probability",
-    "automated_probability",
-    "date_closed",
-    "iap_enrich_done",
-    "cliniko_connection_id",
-)
 # Fields crm.lead.write() changes by itself when the stage changes: kept for the rollback.
 STAGE_SIDE_EFFECTS = ("probability", "date_closed", "active")
 
@@ -257,16 +244,6 @@ class _ScheduleMixin:
             )
         visit.update(user=user, location=location, kind=kind)
 
-    def _write(self, item, record, values, extra_snapshot=()):
-        """Write what differs; audit the previous values; return True if anything changed."""
-        diff = self.values_to_write(item, record, values)
-        if not diff:
-            return False
-        previous = snapshot(record, list(dict.fromkeys([*diff, *extra_snapshot])))
-        record.write(diff)
-        item.audit("update", record, "", {"values": previous})
-        return True
-
 
 class _VisitImporter(_ScheduleMixin, Importer):
     """An appointment seen from one patient: an individual appointment or a group attendance."""
@@ -343,7 +320,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
             users = {user_id for _start, user_id in visits} | set(
                 lead.cliniko_practitioner_user_ids.ids
             )
-            self._write(
+            self.write_changes(
                 by_lead[lead.id],
                 lead,
                 {
@@ -606,7 +583,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
             return self._update_lead(item, main, visit)
         changed = False
         if main._name == "calendar.event":
-            changed = self._write(
+            changed = self.write_changes(
                 item, main, dict(self._event_values(visit), **lead_link(visit["patient_lead"]))
             )
         return self._update_note(item, visit) or changed
@@ -615,15 +592,18 @@ class _VisitImporter(_ScheduleMixin, Importer):
         values = self._lead_values(visit)
         stage = self.env["crm.stage"].browse(values["stage_id"])
         status_moved = lead.cliniko_appointment_status != visit["status"]
-        for name in LEAD_CREATE_ONLY:
+        for name in self.graph_resource.create_only_fields("crm.lead"):
             values.pop(name, None)
         extra = ()
         if status_moved and stage:
             values["stage_id"] = stage.id
             extra = STAGE_SIDE_EFFECTS
+        else:
+            # the stage follows the status when it moves, and only then: people move leads
+            values.pop("stage_id", None)
         if status_moved and visit["status"] in NO_REVENUE_STATUSES:
             values["expected_revenue"] = 0.0
-        changed = self._write(item, lead, values, extra)
+        changed = self.write_changes(item, lead, values, extra)
         if status_moved and stage.is_won and lead.date_closed != visit["ends_at"]:
             # crm.lead.write() dates a won lead "now": the visit ended at its own time
             lead.date_closed = visit["ends_at"]
@@ -641,9 +621,10 @@ class _VisitImporter(_ScheduleMixin, Importer):
             note = self.env["mail.message"].create(self._with_reply_to([values]))
             item.audit("create", note, "note was missing; created again")
             return True
-        return self._write(item, note, {"res_id": values["res_id"], "body": values["body"]})
+        return self.write_changes(item, note, {"res_id": values["res_id"], "body": values["body"]})
 
 
+@register
 class IndividualAppointmentImporter(_VisitImporter):
     resource = "individual_appointments"
 
@@ -663,11 +644,12 @@ class IndividualAppointmentImporter(_VisitImporter):
             event = self.env["calendar.event"].create(self._event_values(visit))
             event.write(lead_link(lead))
             item.audit("create", event, "calendar event was missing; created again")
-            self._write(item, lead, {"cliniko_calendar_event_id": event.id})
+            self.write_changes(item, lead, {"cliniko_calendar_event_id": event.id})
             return True
-        return self._write(item, event, values)
+        return self.write_changes(item, event, values)
 
 
+@register
 class AttendeeImporter(_VisitImporter):
     """Group attendances (the attendees of individual appointments are skipped)."""
 
@@ -756,10 +738,11 @@ class AttendeeImporter(_VisitImporter):
     def _update_own_event(self, item, lead, visit):
         event = self._session_event(item)
         if event and lead.cliniko_calendar_event_id != event:
-            return self._write(item, lead, {"cliniko_calendar_event_id": event.id})
+            return self.write_changes(item, lead, {"cliniko_calendar_event_id": event.id})
         return False
 
 
+@register
 class GroupAppointmentImporter(_ScheduleMixin, Importer):
     """A group session -> one calendar event with every current attendee."""
 
@@ -853,12 +836,12 @@ class GroupAppointmentImporter(_ScheduleMixin, Importer):
             item.main = event
 
     def update_one(self, item, event):
-        changed = self._write(item, event, item.values["event"])
+        changed = self.write_changes(item, event, item.values["event"])
         attendances = (
             self.env["crm.lead"]
             .with_context(active_test=False)
             .search([("cliniko_calendar_event_id", "=", event.id), ("cliniko_is_group", "=", True)])
         )
         for lead in attendances:
-            changed = self._write(item, lead, item.values["schedule"]) or changed
+            changed = self.write_changes(item, lead, item.values["schedule"]) or changed
         return changed

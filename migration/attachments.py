@@ -34,7 +34,7 @@ from ..cliniko_api import (
     ClinikoUnsafeRedirectError,
 )
 from .history import patient_leads, require_patient_lead
-from .importer import Importer, MappingError, snapshot
+from .importer import Importer, MappingError, register
 from .values import link_id, parse_datetime, text
 
 _logger = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ def map_attachment(record):
     return {"attachment": values, "url": url, "size": size}
 
 
+@register
 class PatientAttachmentImporter(Importer):
     resource = "patient_attachments"
     model = "ir.attachment"
@@ -238,10 +239,4 @@ class PatientAttachmentImporter(Importer):
             for name, value in item.values["attachment"].items()
             if name in UPDATABLE_FIELDS
         }
-        diff = self.values_to_write(item, attachment, wanted)
-        if not diff:
-            return False
-        previous = snapshot(attachment, list(diff))
-        attachment.write(diff)
-        item.audit("update", attachment, "", {"values": previous})
-        return True
+        return self.write_changes(item, attachment, wanted)

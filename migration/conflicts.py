@@ -12,12 +12,14 @@ field whose value in Cliniko differs from Odoo's is checked against that digest:
 
 A field without a digest (bound before this existed) is written as before. Full runs record
 the digests but do not guard (a re-run of a full migration overwrites); delta runs guard
-(``runner.conflict_safe``). Fields an importer writes only on create (``LEAD_CREATE_ONLY``)
-never reach this point.
+(``RunOptions.conflict_safe``). Fields an importer writes only on create
+(``graph.Resource.create_only``) never reach this point.
 """
 
 import hashlib
 import json
+
+from .snapshots import changed_values
 
 
 def _canonical(field, record, value):
@@ -47,11 +49,9 @@ def record_key(record):
 
 
 def values_to_write(importer, item, record, values):
-    from .importer import changed_values  # noqa: PLC0415 - importer imports this module
-
     diff = changed_values(record, values)
     left_alone = set()
-    if diff and item.ref and getattr(importer.runner, "conflict_safe", False):
+    if diff and item.ref and importer.runner.options.conflict_safe:
         stored = (item.ref.cliniko_written or {}).get(record_key(record)) or {}
         for name in list(diff):
             last = stored.get(name)

@@ -9,7 +9,7 @@ read is kept as typed and flagged in the audit line. Archived contacts arrive ar
 
 from odoo.tools import plaintext2html
 
-from .importer import Importer, MappingError, snapshot
+from .importer import Importer, MappingError, register
 from .patients import _phone_rank
 from .values import normalize_email, normalize_phone, parse_datetime, text
 
@@ -104,6 +104,7 @@ def map_contact(record, region=None):
     return {"partner": partner, "address": address, "kind": kind, "warnings": warnings}
 
 
+@register
 class ContactImporter(Importer):
     resource = "contacts"
     model = "res.partner"
@@ -144,10 +145,4 @@ class ContactImporter(Importer):
         if missing:
             # Add our tags; tags people gave the contact in Odoo stay.
             values["category_id"] = [(6, 0, partner.category_id.ids + sorted(missing))]
-        diff = self.values_to_write(item, partner, values)
-        if not diff:
-            return False
-        previous = snapshot(partner, list(diff))
-        partner.write(diff)
-        item.audit("update", partner, "", {"values": previous})
-        return True
+        return self.write_changes(item, partner, values)

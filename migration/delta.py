@@ -31,35 +31,16 @@ from odoo import fields
 
 from ..cliniko_api import ClinikoBadRequestError, ClinikoError, ClinikoNotFoundError
 from . import graph
-from .importer import Item, snapshot
+from .importer import Item
 from .runner import MigrationRunner, importer_class
+from .snapshots import snapshot
 from .values import link_id
 
 _logger = logging.getLogger(__name__)
 
-# Legacy lists of removed rows (SPEC §1.11): /deleted gives id + deleted_at stubs.
-DELETED_LISTS = (
-    "patients",
-    "individual_appointments",
-    "group_appointments",
-    "attendees",
-    "invoices",
-    "invoice_items",
-    "medical_alerts",
-    "treatment_notes",
-    "businesses",
-)
-# Legacy lists of archived / cancelled rows (full records).
-STATE_LISTS = {
-    "patients": ("archived",),
-    "appointment_types": ("archived",),
-    "businesses": ("archived",),
-    "individual_appointments": ("cancelled",),
-    "attendees": ("cancelled",),
-}
+# The legacy lists each resource has (SPEC §1.11) are said in the graph: deleted_list,
+# state_lists.
 NARROWED_STATES = ("archived", "cancelled", "inactive")
-# Lists SPEC.md documents no filter for (Cliniko answers 400 to updated_at there).
-UNFILTERABLE = ("referral_sources",)
 # A delta runs unattended: Cliniko answering 5xx for minutes must not fail it (the client
 # backs off up to a minute between attempts; 12 attempts wait about 8 minutes in all).
 DELTA_MAX_RETRIES = 12
@@ -126,10 +107,9 @@ def _segments(path):
 
 
 class DeltaRunner(MigrationRunner):
-    conflict_safe = True
-
     def __init__(self, run, client=None):
         super().__init__(run, client)
+        self.options.conflict_safe = True
         self._delta_client = None
         self.since = None
         self.seen = {}  # resource -> Cliniko ids read in this run
@@ -177,7 +157,7 @@ class DeltaRunner(MigrationRunner):
         self.fetched_paths.add("/".join(segments))
         if len(segments) == 2 and segments[1] == "deleted":
             return [*params, ("q[]", "deleted_at:>%s" % self.since)]
-        if segments[0] in UNFILTERABLE:
+        if not graph.get(segments[0]).updated_at_filter:
             return params  # read whole; the bindings' updated_at skip what did not change
         if len(segments) == 1 or segments[1] in NARROWED_STATES:
             params = [(key, value) for key, value in params if key != "sort"]
@@ -230,9 +210,7 @@ class DeltaRunner(MigrationRunner):
     def _legacy_lists(self, name):
         """Archived / cancelled rows the main list did not bring (older API versions)."""
         cls = importer_class(graph.get(name))
-        if cls is None:
-            return
-        for state in STATE_LISTS.get(name, ()):
+        for state in graph.get(name).state_lists:
             path = "%s/%s" % (name, state)
             if path in self.fetched_paths:
                 continue
@@ -253,7 +231,7 @@ class DeltaRunner(MigrationRunner):
         """Records deleted in Cliniko: what they became is archived in Odoo, never deleted."""
         extra = set()
         path = "%s/deleted" % name
-        if name in DELETED_LISTS and path not in self.fetched_paths:
+        if graph.get(name).deleted_list and path not in self.fetched_paths:
             stubs = self._read_legacy("/" + path, [("q[]", "deleted_at:>%s" % self.since)])
             extra = {str(stub.get("id")) for stub in stubs if stub.get("id")}
             extra -= self.seen.get(name, set())

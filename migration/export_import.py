@@ -95,7 +95,8 @@ class ExportPatientImporter(PatientImporter):
         self.present = frozenset(exports.present_keys(column_map))
         self.file_date = export.file_date
         failed, records, seen = [], [], {}
-        for number, record, reason in results:
+        for number, parsed, why in results:
+            record, reason = parsed, why
             if record is not None and record["id"] in seen:
                 record, reason = None, "Patient ID also on row %s" % seen[record["id"]]
             if record is None:
@@ -193,7 +194,7 @@ class ExportRunner(MigrationRunner):
         # The API's confirmed field map, if any, applies to the file's values too (a field the
         # admin skipped stays skipped); the file's own column map is confirmed per file.
         field_map = self.run._cliniko_ensure_field_map()
-        self.field_map_plan = field_map._cliniko_plan() if field_map else None
+        self.options.field_map_plan = field_map._cliniko_plan() if field_map else None
         self.files = self.run._cliniko_export_files()
         country = self.connection.country_id or self.run.company_id.country_id
         self.region = country.code if country else None

@@ -390,7 +390,7 @@ def detect_date_order(export, forced=None, default_order=DMY):
         )
 
 
-def parse_date_value(value, order, with_time=False):
+def parse_date_value(value, order, with_time=False):  # noqa: PLR0911 - one return per format
     """``(date or datetime, None)`` or ``(None, reason)`` for one cell, read in ``order``."""
     value = (value or "").strip()
     if not value:
@@ -488,8 +488,7 @@ def propose_columns(export):
             if target["key"] in used:
                 continue
             score, name = max(
-                (similarity(header, name), name)
-                for name in (target["label"], *target["aliases"])
+                (similarity(header, name), name) for name in (target["label"], *target["aliases"])
             )
             if score >= PROPOSE_AT:
                 scored.append((-score, export.headers.index(header), header, target["key"], name))
@@ -531,8 +530,9 @@ def similarity(header, name):
     """0..1: the proposer's label similarity, raised when every word of ``name`` is in the
     header ("Surname of patient" holds "Surname"): the more of the header it covers, the more."""
     score = label_similarity(header, name)
-    header_words, name_words = set(normalize_header(header).split()), set(
-        normalize_header(name).split()
+    header_words, name_words = (
+        set(normalize_header(header).split()),
+        set(normalize_header(name).split()),
     )
     if name_words and name_words <= header_words:
         score = max(score, 0.7 + 0.2 * len(name_words) / len(header_words))
@@ -562,9 +562,9 @@ def to_records(export, column_map):
     for number, row in export.rows:
         record, problems = {"patient_phone_numbers": []}, []
         custom = []
-        for header, value in row.items():
+        for header, cell in row.items():
             key = column_map.get(header, CUSTOM if header else SKIP)
-            value = (value or "").strip()
+            value = (cell or "").strip()
             if key == SKIP:
                 continue
             if key == CUSTOM:
@@ -610,9 +610,7 @@ def to_records(export, column_map):
         if "id" not in record and not problems:
             problems.append("no column is mapped to the Patient ID")
         if custom:
-            record["custom_fields"] = {
-                "sections": [{"name": CUSTOM_SECTION, "fields": custom}]
-            }
+            record["custom_fields"] = {"sections": [{"name": CUSTOM_SECTION, "fields": custom}]}
         if problems:
             results.append((number, None, "; ".join(problems)))
         else:

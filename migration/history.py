@@ -45,19 +45,20 @@ from datetime import datetime
 
 from ..cliniko_api import ClinikoBadRequestError, ClinikoNotFoundError
 from . import graph
-from .importer import Importer, MappingError, changed_values, snapshot
+from .importer import Importer, MappingError, importer_class, register
 from .rendering import (
     note_summary,
     render_communication,
     render_patient_form,
     render_treatment_note,
 )
+from .snapshots import changed_values, snapshot
 from .values import link_id, parse_datetime, text
 
 _logger = logging.getLogger(__name__)
 
-# Read together, in this order on equal timestamps.
-HISTORY_RESOURCES = ("treatment_notes", "communications", "patient_forms")
+# Read together, in this order on equal timestamps (``graph.Resource.history``).
+HISTORY_RESOURCES = tuple(resource.name for resource in graph.GRAPH if resource.history)
 # Fields of a migrated message that a later run may rewrite (headers such as message_id never).
 UPDATABLE_FIELDS = (
     "model",
@@ -201,13 +202,7 @@ class HistoryImporter(Importer):
                 continue
             self._complete_headers([values])
             wanted = {name: values[name] for name in UPDATABLE_FIELDS if name in values}
-            diff = self.values_to_write(item, message, wanted)
-            if not diff:
-                continue
-            previous = snapshot(message, list(diff))
-            message.write(diff)
-            item.audit("update", message, "", {"values": previous})
-            changed = True
+            changed = self.write_changes(item, message, wanted) or changed
         return changed
 
     def _existing_copy(self, values):
@@ -257,12 +252,10 @@ class HistoryImporter(Importer):
             member.setup()
 
     def _build_group(self):
-        from .runner import importer_class
-
         wanted = [
             resource.name
             for resource in graph.load_order(self.run._selected_resources())
-            if resource.name in HISTORY_RESOURCES
+            if resource.history
         ]
         group = [self]
         for name in wanted:
@@ -365,6 +358,7 @@ class HistoryImporter(Importer):
                 self.runner._counter(member.resource).done = True
 
 
+@register
 class TreatmentNoteImporter(HistoryImporter):
     resource = "treatment_notes"
 
@@ -497,6 +491,7 @@ class TreatmentNoteImporter(HistoryImporter):
                 item.audit("update", lead, "latest treatment note", {"values": previous})
 
 
+@register
 class CommunicationImporter(HistoryImporter):
     resource = "communications"
 
@@ -564,6 +559,7 @@ class CommunicationImporter(HistoryImporter):
         return {"messages": [self.message_values(item, "patient", lead, values)]}
 
 
+@register
 class PatientFormImporter(HistoryImporter):
     resource = "patient_forms"
 

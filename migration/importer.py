@@ -14,8 +14,6 @@ counters, which add up: fetched = created + updated + skipped + failed.
 import logging
 from urllib.parse import urlsplit
 
-from odoo import fields
-
 from ..cliniko_api import (
     ClinikoBadRequestError,
     ClinikoError,
@@ -25,7 +23,8 @@ from ..cliniko_api import (
 from ..cliniko_api.client import MAX_PER_PAGE
 from ..cliniko_api.client import _normalize_params as normalize_params
 from . import conflicts, graph
-from .values import parse_datetime
+from .snapshots import snapshot
+from .values import link_id, parse_datetime
 
 _logger = logging.getLogger(__name__)
 
@@ -88,9 +87,38 @@ class Item:
             self.written.setdefault((one._name, one.id), set()).update(field_names)
 
 
+# resource name -> its Importer subclass, filled by ``register`` as the importers' modules load
+# (``all_importers`` loads every one of them; the runner imports it).
+_REGISTRY = {}
+
+
+def register(cls):
+    """Class decorator: ``cls`` is the importer of the graph resource ``cls.resource``."""
+    known = _REGISTRY.get(cls.resource)
+    if known is not None and known.__qualname__ != cls.__qualname__:
+        raise ValueError(
+            "two importers for %s: %s and %s" % (cls.resource, known.__name__, cls.__name__)
+        )
+    graph.get(cls.resource)  # a name the graph knows (KeyError otherwise)
+    _REGISTRY[cls.resource] = cls
+    return cls
+
+
+def importer_class(resource):
+    """The registered Importer subclass of a graph resource (``all_importers`` loads them all:
+    every resource of the graph has one)."""
+    return _REGISTRY[resource.name]
+
+
+def registered():
+    """The names of the resources an importer is registered for."""
+    return set(_REGISTRY)
+
+
 class Importer:
     """Base class: subclasses set ``resource`` and ``model`` and implement ``map``,
-    ``create_batch`` and ``update_one``; they may refine ``skip_reason`` and ``prepare``."""
+    ``create_batch`` and ``update_one``; they may refine ``skip_reason`` and ``prepare``.
+    The importer of a graph resource says so with ``@register``."""
 
     resource = None
     model = None
@@ -187,6 +215,19 @@ class Importer:
         Every importer's update path goes through here (see ``migration/conflicts.py``)."""
         return conflicts.values_to_write(self, item, record, values)
 
+    def write_changes(self, item, record, values, also_snapshot=(), writer=None):
+        """The update of one record: write on ``record`` what differs of ``values`` (as
+        ``values_to_write`` says), audit it with the previous values of what it overwrote (and
+        of ``also_snapshot``); True if anything was written. ``writer``: ``record`` as the
+        write must be made (e.g. with another user or context), ``record`` by default."""
+        diff = self.values_to_write(item, record, values)
+        if not diff:
+            return False
+        previous = snapshot(record, list(dict.fromkeys([*diff, *also_snapshot])))
+        (record if writer is None else writer).write(diff)
+        item.audit("update", record, "", {"values": previous})
+        return True
+
     def written_fields(self, item, record):
         """The fields of a record ``create_batch`` made, when it did not say (``item.wrote``):
         the keys of the mapped values (flat, or one level down) that are fields of it."""
@@ -197,18 +238,25 @@ class Importer:
     # -- the run's scope and field map -------------------------------------------------------
     def in_scope(self, records):
         """The records of a page the run migrates: all of them, or, for a sample run, those of
-        the sample's patients (and what hangs off them). Out of scope records are not counted."""
-        scope = getattr(self.runner, "sample_scope", None)
+        the sample's patients (and what hangs off them: ``graph.Resource.patient_link`` and
+        ``parent_link``). Out of scope records are not counted."""
+        scope = self.runner.options.sample_scope
         if scope is None:
             return records
-        from .sample import filter_scope  # noqa: PLC0415 - sample imports this module
-
-        return filter_scope(self, records, scope)
+        resource = self.graph_resource
+        if resource.patient_link:
+            return [r for r in records if graph.patient_ids_of(resource.name, r) & scope]
+        if resource.parent_link:
+            parent, key = resource.parent_link
+            wanted = {link_id(record.get(key)) for record in records} - {None}
+            bound = self.binder.to_internal(parent, list(wanted))
+            return [record for record in records if link_id(record.get(key)) in bound]
+        return records  # reference data: all of it
 
     def apply_field_map(self, values):
         """The mapped ``values`` as the run's confirmed field map wants them (skipped fields
         dropped, custom fields written where the map sends them)."""
-        plan = getattr(self.runner, "field_map_plan", None)
+        plan = self.runner.options.field_map_plan
         return plan.apply(self.resource, values) if plan is not None else values
 
     # -- template ----------------------------------------------------------------------------
@@ -375,49 +423,6 @@ class Importer:
             "message": "; ".join(filter(None, [item.message, message])) or False,
             "previous_values": previous or False,
         }
-
-
-def snapshot(record, field_names):
-    """The current values of ``field_names`` on ``record`` in a JSON-safe form."""
-    result = {}
-    for name in field_names:
-        field = record._fields[name]
-        value = record[name]
-        if field.type == "many2one":
-            value = value.id or False
-        elif field.type in ("one2many", "many2many"):
-            value = value.ids
-        elif field.type == "date":
-            value = fields.Date.to_string(value) if value else False
-        elif field.type == "datetime":
-            value = fields.Datetime.to_string(value) if value else False
-        result[name] = value
-    return result
-
-
-def restore_values(record, values):
-    """Turn a ``snapshot`` back into values for ``write``."""
-    result = {}
-    for name, value in values.items():
-        field = record._fields.get(name)
-        if field is None:
-            continue
-        if field.type in ("one2many", "many2many"):
-            result[name] = [(6, 0, value or [])]
-        else:
-            result[name] = value
-    return result
-
-
-def changed_values(record, values):
-    """The subset of ``values`` that differs from what ``record`` holds (compared as stored)."""
-    result = {}
-    for name, value in values.items():
-        field = record._fields[name]
-        wanted = field.convert_to_record(field.convert_to_cache(value, record), record)
-        if field.convert_to_write(wanted, record) != field.convert_to_write(record[name], record):
-            result[name] = value
-    return result
 
 
 # What a malformed record can raise while it is read; anything else (the key refused, Cliniko

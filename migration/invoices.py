@@ -20,10 +20,13 @@ from decimal import Decimal, InvalidOperation
 
 from odoo.tools import float_compare
 
-from ..models.cliniko_invoice import STATUS_BY_CODE
-from .importer import Importer, MappingError, snapshot
+from .importer import Importer, MappingError, register
 from .patient_details import ListsDeletedToo
+from .snapshots import snapshot
 from .values import link_id, parse_date, parse_datetime, text
+
+# Cliniko's invoice status codes -> ``cliniko.invoice.status``.
+STATUS_BY_CODE = {10: "open", 20: "paid", 30: "closed", 40: "open_credit"}
 
 
 def money(value):
@@ -127,6 +130,7 @@ def _links(record, *names):
     return {name: link_id(record.get(name)) for name in names}
 
 
+@register
 class InvoiceImporter(ListsDeletedToo, Importer):
     resource = "invoices"
     model = "cliniko.invoice"
@@ -191,13 +195,9 @@ class InvoiceImporter(ListsDeletedToo, Importer):
         self._set_visit_revenue([(item, item.main.appointment_lead_id) for item in items])
 
     def update_one(self, item, invoice):
-        diff = self.values_to_write(item, invoice, item.values)
-        if not diff:
-            return False
         previous_lead = invoice.appointment_lead_id
-        previous = snapshot(invoice, list(diff))
-        invoice.write(diff)
-        item.audit("update", invoice, "", {"values": previous})
+        if not self.write_changes(item, invoice, item.values):
+            return False
         self._set_visit_revenue([(item, previous_lead), (item, invoice.appointment_lead_id)])
         return True
 
@@ -227,6 +227,7 @@ class InvoiceImporter(ListsDeletedToo, Importer):
             )
 
 
+@register
 class InvoiceItemImporter(ListsDeletedToo, Importer):
     resource = "invoice_items"
     model = "cliniko.invoice.line"
@@ -276,10 +277,4 @@ class InvoiceItemImporter(ListsDeletedToo, Importer):
         return values
 
     def update_one(self, item, line):
-        diff = self.values_to_write(item, line, item.values)
-        if not diff:
-            return False
-        previous = snapshot(line, list(diff))
-        line.write(diff)
-        item.audit("update", line, "", {"values": previous})
-        return True
+        return self.write_changes(item, line, item.values)

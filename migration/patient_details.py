@@ -25,7 +25,8 @@ import copy
 from markupsafe import Markup, escape
 
 from ..cliniko_api import ClinikoBadRequestError, ClinikoNotFoundError
-from .importer import Importer, MappingError, restore_values, snapshot
+from .importer import Importer, MappingError, register
+from .snapshots import restore_values, snapshot
 from .values import link_id, parse_date, parse_datetime, text
 
 REFERRAL_TYPES = {"medicare": "Medicare", "dva": "DVA"}
@@ -181,6 +182,7 @@ class LeadDetailImporter(Importer):
         return items
 
 
+@register
 class MedicalAlertImporter(ListsDeletedToo, LeadDetailImporter):
     resource = "medical_alerts"
     fields = ("cliniko_medical_alert_data", "cliniko_medical_alerts")
@@ -224,6 +226,7 @@ def alert_lines(data):
     return [entry["name"] for _cliniko_id, entry in ordered if not entry.get("archived")]
 
 
+@register
 class PatientCaseImporter(LeadDetailImporter):
     resource = "patient_cases"
     fields = ("cliniko_patient_case_data",)
@@ -337,6 +340,7 @@ def render_patient_cases(data):
     )
 
 
+@register
 class ReferralSourceImporter(LeadDetailImporter):
     resource = "referral_sources"
     fields = ("cliniko_referral_detail", "cliniko_referrer_id")

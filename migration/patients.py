@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 
 from odoo.tools import plaintext2html
 
-from .importer import Importer, MappingError, snapshot
+from .importer import Importer, MappingError, register
 from .values import link_id, normalize_email, normalize_phone, parse_date, parse_datetime, text
 
 PHONE_PREFERENCE = ("Mobile", "Home", "Work", "Other", "Fax")
@@ -38,16 +38,6 @@ NEW_LEAD_SUMMARIES = {
     "cliniko_visit_invoice_status": False,
     "cliniko_visit_invoice_total": 0.0,
 }
-
-# Lead fields written only when the lead is created: staff may change them afterwards.
-LEAD_CREATE_ONLY = (
-    "type",
-    "team_id",
-    "stage_id",
-    "user_id",
-    "probability",
-    "automated_probability",
-)
 
 
 def map_patient(record, region=None):
@@ -310,6 +300,7 @@ def _phone_rank(phone_type):
         return len(PHONE_PREFERENCE)
 
 
+@register
 class PatientImporter(Importer):
     resource = "patients"
     model = "res.partner"
@@ -463,7 +454,7 @@ class PatientImporter(Importer):
         lead = self.env["crm.lead"]._cliniko_patient_leads(partner).get(partner.id)
         lead_values = dict(values["lead"], partner_id=partner.id)
         if lead:
-            for name in LEAD_CREATE_ONLY:
+            for name in self.graph_resource.create_only_fields("crm.lead"):
                 lead_values.pop(name, None)
             changed = self._write(item, lead, lead_values) or changed
         else:
@@ -473,10 +464,4 @@ class PatientImporter(Importer):
         return changed
 
     def _write(self, item, record, values):
-        diff = self.values_to_write(item, record, values)
-        if not diff:
-            return False
-        previous = snapshot(record, list(diff))
-        record.write(diff)
-        item.audit("update", record, "", {"values": previous})
-        return True
+        return self.write_changes(item, record, values)

@@ -33,7 +33,8 @@ from odoo import Command
 from odoo.tools import email_normalize
 
 from ..cliniko_api import ClinikoNotFoundError, ClinikoPermissionError
-from .importer import Importer, changed_values, snapshot
+from .importer import Importer, register
+from .snapshots import changed_values, snapshot
 from .values import link_id, text
 
 PLACEHOLDER_DOMAIN = "placeholder.invalid"
@@ -123,6 +124,7 @@ class _Plan:
         self.note = note
 
 
+@register
 class PractitionerImporter(Importer):
     resource = "practitioners"
     model = "res.users"
@@ -222,13 +224,7 @@ class PractitionerImporter(Importer):
 
     def update_one(self, item, user):
         values = self._user_values(item, user.sudo())
-        diff = self.values_to_write(item, user, values)
-        if not diff:
-            return False
-        previous = snapshot(user, list(diff))
-        self._writer(user.sudo()).write(diff)
-        item.audit("update", user, "", {"values": previous})
-        return True
+        return self.write_changes(item, user, values, writer=self._writer(user.sudo()))
 
     @staticmethod
     def _writer(users):

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 
 from odoo.tools import plaintext2html
 
-from .importer import MappingError
+from .importer import MappingError, register
 from .reference import RecordImporter, to_integer
 from .values import link_id, text
 
@@ -92,7 +92,6 @@ class ProductTemplateImporter(RecordImporter):
     """Shared by billable items and products: the taxes, the company, the create-only type."""
 
     model = "product.template"
-    create_only = ("company_id", "type")
 
     def before_resource(self):
         self._taxes = {str(tax.get("id")): tax for tax in self.runner.fetch_all("/taxes")}
@@ -105,6 +104,7 @@ class ProductTemplateImporter(RecordImporter):
         return dict(values, **self.owner_values())
 
 
+@register
 class BillableItemImporter(ProductTemplateImporter):
     """Cliniko billable items (what appointments are charged) -> service products."""
 
@@ -115,6 +115,7 @@ class BillableItemImporter(ProductTemplateImporter):
         return self._finish_values(item, values, warnings)
 
 
+@register
 class ProductImporter(ProductTemplateImporter):
     """Cliniko products (goods sold over the counter) -> goods products."""
 

@@ -19,6 +19,7 @@ import difflib
 import re
 from collections import Counter
 
+from . import graph
 from .values import text
 
 # Which model a nested value dict is written to.
@@ -29,30 +30,8 @@ VALUE_MODELS = {
     "user": "res.users",
 }
 
-# The model of the flat value dicts of each resource (and the main model of the others).
-RESOURCE_MODELS = {
-    "businesses": "cliniko.location",
-    "practitioners": "res.users",
-    "billable_items": "product.template",
-    "products": "product.template",
-    "appointment_types": "cliniko.appointment.type",
-    "contacts": "res.partner",
-    "patients": "res.partner",
-    "individual_appointments": "crm.lead",
-    "group_appointments": "calendar.event",
-    "attendees": "crm.lead",
-    "treatment_notes": "mail.message",
-    "communications": "mail.message",
-    "patient_forms": "mail.message",
-    "patient_attachments": "ir.attachment",
-    "medical_alerts": "crm.lead",
-    "patient_cases": "crm.lead",
-    "referral_sources": "crm.lead",
-    "invoices": "cliniko.invoice",
-    "invoice_items": "cliniko.invoice.line",
-}
-
-# Flags of a row: R = required (cannot be skipped), C = written on create only.
+# Flags of a row: R = required (cannot be skipped). A row is written on create only when all its
+# targets are (``graph.Resource.create_only``, what the importers drop from an update).
 # (resource, source field, label, source type, targets, flags)
 # fmt: off
 DEFAULT_MAP = (
@@ -124,7 +103,7 @@ DEFAULT_MAP = (
      ("lead/cliniko_custom_fields", "lead/cliniko_health_fund", "lead/cliniko_policy_number"), ""),
     ("patients", "(pipeline)", "Pipeline placement (team, stage, salesperson)", "default",
      ("lead/type", "lead/team_id", "lead/stage_id", "lead/user_id", "lead/probability",
-      "lead/automated_probability"), "RC"),
+      "lead/automated_probability"), "R"),
     # -- contacts: res.partner --
     ("contacts", "id", "Cliniko id", "id", ("partner/cliniko_contact_id",), "R"),
     ("contacts", "first_name", "Name (first, last or company)", "text",
@@ -311,10 +290,17 @@ def default_rows():
                 "source_type": kind,
                 "targets": targets,
                 "required": "R" in flags,
-                "create_only": "C" in flags,
+                "create_only": _create_only(resource, targets),
             }
         )
     return rows
+
+
+def _create_only(resource, targets):
+    create_only = graph.get(resource).create_only
+    return bool(targets) and all(
+        target_model_field(resource, target) in create_only for target in targets
+    )
 
 
 def target_model_field(resource, target):
@@ -325,7 +311,7 @@ def target_model_field(resource, target):
     if "/" in target:
         key, field = target.split("/", 1)
         return VALUE_MODELS[key], field
-    return RESOURCE_MODELS[resource], target
+    return graph.get(resource).model, target
 
 
 def value_profile(answers):

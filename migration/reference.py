@@ -11,7 +11,7 @@ import re
 
 import pytz
 
-from .importer import Importer, MappingError, snapshot
+from .importer import Importer, MappingError, register
 from .values import link_id, normalize_email, text
 
 _HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -20,24 +20,14 @@ _HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 class RecordImporter(Importer):
     """One Cliniko record -> one Odoo record of ``model``, created in batches."""
 
-    # Fields written only when the record is created: people may change them afterwards.
-    create_only = ("connection_id", "company_id")
-
     def owner_values(self):
         connection = self.runner.connection
         return {"connection_id": connection.id, "company_id": connection.company_id.id}
 
     def update_one(self, item, record):
-        values = {
-            name: value for name, value in item.values.items() if name not in self.create_only
-        }
-        diff = self.values_to_write(item, record, values)
-        if not diff:
-            return False
-        previous = snapshot(record, list(diff))
-        record.write(diff)
-        item.audit("update", record, "", {"values": previous})
-        return True
+        create_only = self.graph_resource.create_only_fields(self.model)
+        values = {name: value for name, value in item.values.items() if name not in create_only}
+        return self.write_changes(item, record, values)
 
 
 def normalize_color(value):
@@ -135,6 +125,7 @@ def to_integer(value):
         return 0
 
 
+@register
 class LocationImporter(RecordImporter):
     """Cliniko businesses (active and archived) -> clinic locations."""
 
@@ -154,6 +145,7 @@ class LocationImporter(RecordImporter):
         return values
 
 
+@register
 class AppointmentTypeImporter(RecordImporter):
     """Cliniko appointment types (active and archived) -> clinic appointment types, each with
     its default billable item (migrated first) as product, which gives it its price."""

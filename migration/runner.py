@@ -16,7 +16,6 @@ Rolling back walks the run's audit lines newest first: what the run created is r
 what it updated gets its previous values back, and each step is itself audited.
 """
 
-import importlib
 import itertools
 import logging
 import threading
@@ -28,31 +27,17 @@ from odoo.modules import module as odoo_module
 
 from ..cliniko_api import ClinikoError, ClinikoNotFoundError, ClinikoPermissionError
 from ..cliniko_api.client import MAX_PER_PAGE
-from . import graph
+from . import (
+    all_importers,  # noqa: F401 - the resource importers register themselves
+    graph,
+)
 from .binder import Binder
 from .context import silent_env
-from .importer import Importer, RunBlocked, restore_values
+from .importer import Importer, RunBlocked, importer_class
+from .options import RunOptions
+from .snapshots import restore_values
 
 _logger = logging.getLogger(__name__)
-
-
-def importer_class(resource):
-    """The Importer subclass for a graph resource (from ``migration/<resource.module>.py``),
-    or None while that importer is not written."""
-    try:
-        module = importlib.import_module("%s.%s" % (__package__, resource.module))
-    except ModuleNotFoundError as error:
-        if error.name != "%s.%s" % (__package__, resource.module):
-            raise
-        return None
-    for value in vars(module).values():
-        if (
-            isinstance(value, type)
-            and issubclass(value, Importer)
-            and value.resource == resource.name
-        ):
-            return value
-    return None
 
 
 def in_test_mode():
@@ -105,6 +90,8 @@ class MigrationRunner:
         self._states = {}
         self._counters = {}
         self._lookups = {}
+        # What the importers are asked to do (field map, sample scope...): set by _prepare.
+        self.options = RunOptions()
 
     @property
     def client(self):
@@ -195,13 +182,10 @@ class MigrationRunner:
     def _prepare(self):
         # No record moves before the field map is confirmed, whatever started the run.
         field_map = self.run._cliniko_ensure_field_map(client=self.client)
-        self.field_map_plan = field_map._cliniko_plan()
+        self.options.field_map_plan = field_map._cliniko_plan()
         if self.run.run_type == "sample":
-            from .sample import choose_for_run  # noqa: PLC0415 - sample imports the runner
-
-            if not self.run.sample_patient_ids:
-                choose_for_run(self.run, runner=self)
-            self.sample_scope = self.run._cliniko_sample_ids() or set()
+            # the run chooses its sample (sample.py, above this layer) if it has none yet
+            self.options.sample_scope = self.run._cliniko_sample_scope(client=self.client)
         country = self.connection.country_id
         if country:
             self.region = country.code

@@ -5,8 +5,9 @@
    the most still-uncovered ones first (ties: the oldest patient), then the oldest patients
    fill the sample up to its size. Same clinic, same sample.
 2. The run migrates all reference data and, of the patient data, only what belongs to the
-   sample's patients (``filter_scope``, through ``Importer.in_scope``: records of other
-   patients are not even counted, so the counters reconcile with the sample).
+   sample's patients (``Importer.in_scope``, by each resource's ``patient_link`` in the
+   graph: records of other patients are not even counted, so the counters reconcile with the
+   sample).
 3. ``build_diff``: every field of every migrated record, source value -> expected Odoo value
    (the importer's mapping under the confirmed map) -> actual Odoo value, mismatches first.
 """
@@ -15,53 +16,13 @@ import json
 
 from . import graph
 from .values import link_id, text
+from .verify import compare
 
-# How a record of each patient resource names its patient(s).
-PATIENT_LINKS = {
-    "patients": "id",
-    "individual_appointments": "patient",
-    "attendees": "patient",
-    "group_appointments": "patient_ids",
-    "treatment_notes": "patient",
-    "communications": "patient",
-    "patient_forms": "patient",
-    "patient_attachments": "patient",
-    "medical_alerts": "patient",
-    "patient_cases": "patient",
-    "referral_sources": "patient",
-    "invoices": "patient",
-}
-# Resources scoped through a parent record already migrated: (parent resource, link).
-PARENT_LINKS = {"invoice_items": ("invoices", "invoice")}
 COVERAGE = (
     ("appointment_type", "type"),
     ("practitioner", "practitioner"),
     ("business", "location"),
 )
-
-
-def patient_ids_of(resource, record):
-    """The Cliniko patient ids a record belongs to (empty: it names none)."""
-    key = PATIENT_LINKS[resource]
-    if key == "id":
-        return {str(record.get("id") or "")}
-    if key == "patient_ids":
-        return {str(pid) for pid in record.get("patient_ids") or []}
-    found = link_id(record.get(key))
-    return {found} if found else set()
-
-
-def filter_scope(importer, records, scope):
-    """The records of ``importer``'s resource that belong to the sample ``scope``."""
-    resource = importer.resource
-    if resource in PATIENT_LINKS:
-        return [record for record in records if patient_ids_of(resource, record) & scope]
-    if resource in PARENT_LINKS:
-        parent, key = PARENT_LINKS[resource]
-        wanted = {link_id(record.get(key)) for record in records} - {None}
-        bound = importer.binder.to_internal(parent, list(wanted))
-        return [record for record in records if link_id(record.get(key)) in bound]
-    return records  # reference data: all of it
 
 
 def choose(patients, appointments, size):
@@ -123,14 +84,14 @@ def read_candidates(client, page_size=100):
                     for key, kind in COVERAGE
                     if link_id(record.get(key))
                 }
-                for pid in patient_ids_of(name, record):
+                for pid in graph.patient_ids_of(name, record):
                     covered.setdefault(pid, set()).update(kinds)
     return patients, covered
 
 
-def choose_for_run(run, runner=None):
+def choose_for_run(run, client=None):
     """Choose the sample of ``run`` and store it; return the ids."""
-    client = runner.client if runner is not None else run.connection_id._get_client()
+    client = client if client is not None else run.connection_id._get_client()
     patients, covered = read_candidates(client)
     chosen = choose(patients, covered, run.sample_size)
     run.sample_patient_ids = json.dumps(chosen)
@@ -145,8 +106,6 @@ def choose_for_run(run, runner=None):
 
 def build_diff(run):
     """Replace the sample's diff lines with a fresh comparison (see ``verify.compare``)."""
-    from .verify import compare  # noqa: PLC0415 - verify imports the runner
-
     run.sample_diff_ids.unlink()
     rows = []
     for sequence, row in enumerate(compare(run)):

@@ -8,7 +8,8 @@
    records are listed with their reasons from the audit log.
 2. Comparison (``compare``): each migrated record is read from Cliniko again, page by page, run
    through its importer's mapping under the run's confirmed field map (the expected values),
-   and compared field by field with what the Odoo record holds now. Fields written on create
+   and compared field by field with what the Odoo record holds now (the resources the graph
+   marks ``compared``). Fields written on create
    only (e.g. the lead's stage) are not compared: people may change them.
 
 The run is verified when everything reconciles and every mismatch is acknowledged.
@@ -25,19 +26,6 @@ from .proposer import CUSTOM_PREFIX
 from .runner import MigrationRunner, importer_class
 from .values import text
 
-# Resources whose importer returns Odoo values for a record it binds (others render records
-# into visits, chatter messages or lead summaries, checked by the reconciliation only).
-COMPARED = (
-    "businesses",
-    "billable_items",
-    "products",
-    "appointment_types",
-    "contacts",
-    "patients",
-    "patient_attachments",
-    "invoices",
-    "invoice_items",
-)
 SHOWN = 300  # characters of a value shown in a line
 
 
@@ -144,15 +132,13 @@ def compare(run):
     "res_id", "field", "source_path", "source", "expected", "actual", "match"}``."""
     runner = MigrationRunner(run)
     runner._prepare()  # the confirmed map, the sample's scope, the clinic's region
-    wanted = [r for r in graph.load_order(run._selected_resources()) if r.name in COMPARED]
+    wanted = [r for r in graph.load_order(run._selected_resources()) if r.compared]
     for resource in wanted:
-        cls = importer_class(resource)
-        if cls is not None:
-            yield from _compare_resource(runner, cls(runner))
+        yield from _compare_resource(runner, importer_class(resource)(runner))
 
 
 def _compare_resource(runner, importer):
-    plan = runner.field_map_plan
+    plan = runner.options.field_map_plan
     importer.before_resource()
     for records in importer.pages():
         items = [Item(record) for record in importer.in_scope(records)]

@@ -32,9 +32,12 @@ from . import (
     res_partner,
     res_partner_contact,
     res_users,
-    # last: extends models defined above
-    cliniko_clinic_ui,
 )
 
+# isort: split
+# After the models it extends (leads, events, users, connections).
+from . import cliniko_clinic_ui
+
+# isort: split
 # Last: its run extension overrides the run's others for Data Export runs.
-from . import cliniko_export  # noqa: E402
+from . import cliniko_export

@@ -350,8 +350,10 @@ class CrmLeadClinic(models.Model):
     def write(self, vals):
         if vals.get("stage_id") and not self.env.context.get("cliniko_migration"):
             stage = self.env["crm.stage"].browse(vals["stage_id"])
-            if stage.cliniko_status and stage.cliniko_status != "patient" and any(
-                lead.cliniko_lead_kind == "patient" for lead in self
+            if (
+                stage.cliniko_status
+                and stage.cliniko_status != "patient"
+                and any(lead.cliniko_lead_kind == "patient" for lead in self)
             ):
                 raise UserError(
                     self.env._(

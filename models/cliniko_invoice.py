@@ -16,7 +16,6 @@ INVOICE_STATUSES = [
     ("closed", "Closed"),
     ("open_credit", "Open credit"),
 ]
-STATUS_BY_CODE = {10: "open", 20: "paid", 30: "closed", 40: "open_credit"}
 OPEN_STATUSES = ("open", "open_credit")
 
 

@@ -21,7 +21,7 @@ from odoo.exceptions import UserError
 from odoo.http import request
 
 from ..migration import graph
-from ..migration.runner import MigrationRunner, importer_class, worker_alive
+from ..migration.runner import MigrationRunner, worker_alive
 
 STATES = [
     ("draft", "Draft"),
@@ -117,11 +117,7 @@ class ClinikoMigrationRun(models.Model):
             if run.state == "done":
                 run.progress = 100.0
                 continue
-            names = [
-                resource.name
-                for resource in graph.load_order(run._selected_resources())
-                if importer_class(resource) is not None
-            ]
+            names = [resource.name for resource in graph.load_order(run._selected_resources())]
             lines = run.resource_ids.filtered(lambda line, names=names: line.resource in names)
             run.progress = sum(lines.mapped("progress")) / len(names) if names else 0.0
 

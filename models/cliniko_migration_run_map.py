@@ -171,6 +171,13 @@ class ClinikoMigrationRun(models.Model):
             return None
         return set(json.loads(self.sample_patient_ids))
 
+    def _cliniko_sample_scope(self, client=None):
+        """The sample's patient ids (a set) a sample run migrates, chosen first if not yet."""
+        self.ensure_one()
+        if not self.sample_patient_ids:
+            sample_rules.choose_for_run(self, client=client)
+        return self._cliniko_sample_ids() or set()
+
     def action_choose_sample(self):
         for run in self:
             if run.run_type != "sample":

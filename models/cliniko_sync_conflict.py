@@ -9,7 +9,7 @@ from odoo.exceptions import UserError
 
 from ..migration import conflicts
 from ..migration.context import silent_env
-from ..migration.importer import restore_values
+from ..migration.snapshots import restore_values
 
 
 class ClinikoSyncConflict(models.Model):

@@ -39,9 +39,7 @@ class MailMessage(models.Model):
 
     # Cliniko's own restriction (a form restricted to its practitioner, a confidential memo):
     # a global record rule lets only that user and the migration managers read it.
-    cliniko_restricted = fields.Boolean(
-        string="Restricted in Cliniko", readonly=True, copy=False
-    )
+    cliniko_restricted = fields.Boolean(string="Restricted in Cliniko", readonly=True, copy=False)
     cliniko_restricted_user_id = fields.Many2one(
         "res.users", string="Restricted To", readonly=True, copy=False, ondelete="set null"
     )

@@ -16,9 +16,7 @@ class IrAttachment(models.Model):
     )
     cliniko_archived_at = fields.Datetime(string="Archived in Cliniko", readonly=True, copy=False)
     # Same restriction as on history messages (security/cliniko_security.xml).
-    cliniko_restricted = fields.Boolean(
-        string="Restricted in Cliniko", readonly=True, copy=False
-    )
+    cliniko_restricted = fields.Boolean(string="Restricted in Cliniko", readonly=True, copy=False)
     cliniko_restricted_user_id = fields.Many2one(
         "res.users", string="Restricted To", readonly=True, copy=False, ondelete="set null"
     )

@@ -9,8 +9,8 @@ from lxml import etree
 
 from odoo import fields
 from odoo.exceptions import UserError
-from odoo.tools.safe_eval import safe_eval
 from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from ..migration.rendering import format_datetime
 from ..models.cliniko_clinic_ui import CLINICAL_GROUP, human_size
@@ -46,8 +46,10 @@ class TestClinicCalendar(ClinikoSandboxCase):
         cls.appointments = Lead.search(
             [("cliniko_lead_kind", "=", "appointment"), ("cliniko_is_group", "=", False)]
         )
-        cls.events = cls.env["calendar.event"].with_context(active_test=False).search(
-            [("cliniko_appointment_event", "=", True)]
+        cls.events = (
+            cls.env["calendar.event"]
+            .with_context(active_test=False)
+            .search([("cliniko_appointment_event", "=", True)])
         )
 
     def test_events_show_patient_type_and_location_to_clinical_users_only(self):
@@ -77,13 +79,17 @@ class TestClinicCalendar(ClinikoSandboxCase):
         self.assertFalse(as_salesman.location)
         # the calendar's own reads (search_read of the calendar view) mask the same way
         self.env.invalidate_all()
-        read = self.env["calendar.event"].with_user(self.salesman).search_read(
-            [("id", "=", event.id)], ["name", "description"]
+        read = (
+            self.env["calendar.event"]
+            .with_user(self.salesman)
+            .search_read([("id", "=", event.id)], ["name", "description"])
         )
         self.assertEqual(read[0]["name"], "Busy")
         self.env.invalidate_all()
-        read = self.env["calendar.event"].with_user(self.clinical).search_read(
-            [("id", "=", event.id)], ["name"]
+        read = (
+            self.env["calendar.event"]
+            .with_user(self.clinical)
+            .search_read([("id", "=", event.id)], ["name"])
         )
         self.assertEqual(read[0]["name"], event.name)
 
@@ -189,8 +195,10 @@ class TestClinicPipeline(ClinikoSandboxCase):
         )
         # another team's pipeline keeps Odoo's stages
         other = self.env["crm.team"].create({"name": "Sales"})
-        stages = self.env["crm.lead"].with_context(default_team_id=other.id)._read_group_stage_ids(
-            self.env["crm.stage"], []
+        stages = (
+            self.env["crm.lead"]
+            .with_context(default_team_id=other.id)
+            ._read_group_stage_ids(self.env["crm.stage"], [])
         )
         self.assertFalse(any(stages.mapped("cliniko_status")))
 
@@ -218,8 +226,10 @@ class TestClinicPipeline(ClinikoSandboxCase):
         checked = 0
         for patient in self.patients:
             seen = patient.cliniko_appointment_ids.with_context(active_test=False).filtered(
-                lambda lead: lead.user_id
-                and lead.cliniko_appointment_status in ("booked", "arrived", "completed")
+                lambda lead: (
+                    lead.user_id
+                    and lead.cliniko_appointment_status in ("booked", "arrived", "completed")
+                )
             )
             with self.subTest(patient=patient.name):
                 self.assertEqual(patient.cliniko_practitioner_user_ids, seen.user_id)
@@ -241,8 +251,11 @@ class TestClinicPipeline(ClinikoSandboxCase):
         self.assertTrue(checked)
         # the practitioners' assignments are audited, so a rollback takes them back
         lines = self.pipeline_run.audit_ids.filtered(
-            lambda line: line.res_model == "crm.lead" and line.res_id in self.patients.ids
-            and line.action == "update"
+            lambda line: (
+                line.res_model == "crm.lead"
+                and line.res_id in self.patients.ids
+                and line.action == "update"
+            )
         )
         self.assertTrue(lines)
 
@@ -251,14 +264,18 @@ class TestClinicPipeline(ClinikoSandboxCase):
         found = 0
         for patient in self.patients:
             upcoming = patient.cliniko_appointment_ids.filtered(
-                lambda lead: lead.cliniko_starts_at >= now
-                and lead.cliniko_appointment_status in ("booked", "arrived")
+                lambda lead: (
+                    lead.cliniko_starts_at >= now
+                    and lead.cliniko_appointment_status in ("booked", "arrived")
+                )
             )
             expected = min(upcoming.mapped("cliniko_starts_at")) if upcoming else False
             self.assertEqual(patient.cliniko_next_appointment_at, expected)
             past = patient.cliniko_appointment_ids.filtered(
-                lambda lead: lead.cliniko_starts_at < now
-                and lead.cliniko_appointment_status in ("completed", "arrived")
+                lambda lead: (
+                    lead.cliniko_starts_at < now
+                    and lead.cliniko_appointment_status in ("completed", "arrived")
+                )
             )
             last = max(past.mapped("cliniko_starts_at")) if past else False
             self.assertEqual(patient.cliniko_last_appointment_at, last)
@@ -269,9 +286,7 @@ class TestClinicPipeline(ClinikoSandboxCase):
         self.assertIn("cliniko_date_of_birth", view)
         action = self.env.ref("cliniko_crm_migration.action_cliniko_patients")
         self.assertEqual(
-            self.env["crm.lead"].with_context(active_test=False).search(
-                safe_eval(action.domain)
-            ),
+            self.env["crm.lead"].with_context(active_test=False).search(safe_eval(action.domain)),
             self.patients,
         )
 
@@ -450,9 +465,9 @@ class TestPatientTour(HttpCase, ClinikoSandboxCase):
     def test_patient_first_tab_and_the_calendar_from_the_lead(self):
         patients = self.env["crm.lead"].search([("cliniko_lead_kind", "=", "patient")])
         patient = patients.filtered(
-            lambda lead: lead.city
-            and lead.cliniko_date_of_birth
-            and lead.sudo()._cliniko_patient_events()
+            lambda lead: (
+                lead.city and lead.cliniko_date_of_birth and lead.sudo()._cliniko_patient_events()
+            )
         )[:1]
         self.assertTrue(patient, "the sandbox has a patient with an address and appointments")
         self.start_tour(

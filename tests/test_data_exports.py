@@ -47,8 +47,10 @@ class ExportCase(ClinikoSandboxCase):
             .with_context(active_test=False)
             .search([("cliniko_connection_id", "=", connection.id)])
         )
-        partners = cls.env["res.partner"].with_context(active_test=False).search(
-            [("cliniko_patient_id", "!=", False)]
+        partners = (
+            cls.env["res.partner"]
+            .with_context(active_test=False)
+            .search([("cliniko_patient_id", "!=", False)])
         )
         return {"refs": len(refs), "leads": len(leads), "partners": len(partners)}
 
@@ -385,9 +387,11 @@ class TestBadRows(ExportCase):
         stats = self.export_run.export_stats
         self.assertEqual(stats["created"], self.good)
         self.assertEqual(stats["failed"], 5)
-        messages = self.env["cliniko.audit.log"].search(
-            [("run_id", "=", self.export_run.id), ("action", "=", "fail")]
-        ).mapped("message")
+        messages = (
+            self.env["cliniko.audit.log"]
+            .search([("run_id", "=", self.export_run.id), ("action", "=", "fail")])
+            .mapped("message")
+        )
         wanted = {
             self.first_bad: "ragged row",
             self.first_bad + 1: "is not a date in either order",
@@ -429,9 +433,7 @@ class TestBadRows(ExportCase):
         self.assertEqual(self.counts(other)["refs"], self.good)
         first = self.exported()[0]
         lead = self.lead_of(first["id"], other)
-        self.assertEqual(
-            str(lead.cliniko_date_of_birth or ""), first["date_of_birth"] or ""
-        )
+        self.assertEqual(str(lead.cliniko_date_of_birth or ""), first["date_of_birth"] or "")
         self.assertFalse(lead.cliniko_custom_fields)
 
     def test_nothing_moves_before_the_map_is_confirmed(self):

@@ -1,5 +1,7 @@
 """Delta sync: what changed in Cliniko since the last sync arrives in Odoo, and only that."""
 
+import json
+
 from odoo import fields
 
 from .delta_common import FANG, JACK, NOAH, SOPHIE, THOMAS, ZOE, DeltaCase
@@ -160,8 +162,6 @@ class TestDeltaSync(DeltaCase):
         self.assertEqual(summary["run_type"], "delta")
         self.assertTrue(summary["watermark"])
         self.assertIn("conflicted", summary["resources"]["patients"])
-        import json
-
         json.dumps(summary)
 
     def test_the_scheduled_job_syncs_due_connections_only(self):

@@ -1,5 +1,6 @@
 """Nothing is sent and nothing leaves: no mail, no notification, no IAP enrichment."""
 
+from ..migration.context import MIGRATION_CONTEXT
 from .common import ClinikoSandboxCase
 
 
@@ -50,8 +51,6 @@ class TestNothingIsSent(ClinikoSandboxCase):
         self.assertEqual(self.counts(), before)
 
     def test_the_migration_context_is_the_one_place_for_the_silencing_keys(self):
-        from ..migration.context import MIGRATION_CONTEXT
-
         for key in (
             "tracking_disable",
             "mail_create_nolog",

@@ -32,9 +32,7 @@ class TestRollbackAgainstALiveWorker(ClinikoSandboxCase):
                 with self.assertRaises(UserError):
                     run.action_open_rollback_wizard()
             finally:
-                worker.execute(
-                    "SELECT pg_advisory_unlock(%s, %s)", (WORKER_LOCK_NAMESPACE, run.id)
-                )
+                worker.execute("SELECT pg_advisory_unlock(%s, %s)", (WORKER_LOCK_NAMESPACE, run.id))
         self.assertEqual(run.state, "paused")
         self.assertEqual(self.patient_leads(), created, "the refused rollback removed something")
         run.action_rollback()  # the worker is gone: now it goes
@@ -62,8 +60,10 @@ class TestRollbackKeepsWhatPeopleBuiltOn(ClinikoSandboxCase):
         run = self.migration_run
         leads = self.patient_leads()
         noted = leads[0]
-        note = noted.with_user(self.staff).sudo().message_post(
-            body="Called back about the invoice", message_type="comment"
+        note = (
+            noted.with_user(self.staff)
+            .sudo()
+            .message_post(body="Called back about the invoice", message_type="comment")
         )
         run.action_rollback()
         self.assertEqual(run.state, "rolled_back")

@@ -3,6 +3,7 @@
 from urllib.parse import parse_qs
 
 from ..cliniko_api.client import RATE_LIMIT_MARGIN
+from ..migration import runner as runner_module
 from ..tools.cliniko_sandbox import SteppingClock
 from .common import ClinikoSandboxCase
 
@@ -86,8 +87,6 @@ class TestRateLimited(ClinikoSandboxCase):
             }
         )
         # small pages so the run needs more requests than one window allows
-        from ..migration import runner as runner_module
-
         runner = runner_module.MigrationRunner(run)
         runner.page_size = 10
         # The client the runner would make, on the shared clock (the runner's own wait log).

@@ -117,9 +117,7 @@ def parse_spec(path):
     for resource, fields in filters.items():
         if "*_template_ids" in fields:  # "the `*_template_ids` arrays" of appointment types
             fields.discard("*_template_ids")
-            fields.update(
-                re.findall(r"`([a-z_]+_template_ids)`", "\n".join(sections[resource]))
-            )
+            fields.update(re.findall(r"`([a-z_]+_template_ids)`", "\n".join(sections[resource])))
     return filters, sections
 
 
@@ -129,8 +127,8 @@ def spec():
     assert path.is_file(), "the Cliniko API digest is missing: %s" % path
     filters, sections = parse_spec(path)
     allowed = {}
-    for resource, fields in filters.items():
-        fields = set(fields)
+    for resource, listed in filters.items():
+        fields = set(listed)
         # §1.12/§4.6: archived_at:* (and cancelled_at:* for appointments and attendees) let
         # hidden rows into any list whose records carry the column.
         if "archived_at" in "\n".join(sections[resource]) and resource != "appointments":
@@ -261,9 +259,9 @@ def test_hostile_options(api, sandbox):
         assert len(set(planted.values())) == len(planted)  # one record each
         served = {
             p["id"]: p
-            for p in api.get(
-                sandbox.url("/patients"), params={"per_page": 100}, timeout=10
-            ).json()["patients"]
+            for p in api.get(sandbox.url("/patients"), params={"per_page": 100}, timeout=10).json()[
+                "patients"
+            ]
         }
         assert served[planted["number_for_string"]]["first_name"] == 40417
         assert isinstance(served[planted["object_for_list"]]["patient_phone_numbers"], dict)

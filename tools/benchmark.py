@@ -61,8 +61,8 @@ def instrument():
     (every GET and download of the client), by wrapping the runner and the client in this
     process only. Returns ``{resource: {"seconds": s, "cliniko_seconds": s, "requests": n}}``;
     what happens outside a resource (the field map, the clinic's country) is "(setup)"."""
-    from odoo.addons.cliniko_crm_migration.cliniko_api import ClinikoClient
-    from odoo.addons.cliniko_crm_migration.migration.runner import MigrationRunner
+    from odoo.addons.cliniko_crm_migration.cliniko_api import ClinikoClient  # noqa: PLC0415 - the addon imports only once Odoo is set up (main)
+    from odoo.addons.cliniko_crm_migration.migration.runner import MigrationRunner  # noqa: PLC0415 - the addon imports only once Odoo is set up (main)
 
     timing = {}
     current = ["(setup)"]
@@ -153,7 +153,7 @@ def load_rows(Model, values_list):
     """``(fields, rows)`` for ``Model.load()`` holding exactly ``values_list`` (the dicts the
     migration gives ``create()``): many2one as ``field/.id``, everything else as the text the
     CSV import would read."""
-    from odoo import fields as odoo_fields
+    from odoo import fields as odoo_fields  # noqa: PLC0415 - the addon imports only once Odoo is set up (main)
 
     names = sorted({name for values in values_list for name in values})
     columns, rows = [], []
@@ -183,12 +183,12 @@ def load_rows(Model, values_list):
 def run_load(env, base_url, api_key):
     """The same patients, mapped by the migration's own importer (the same partner and lead
     values, links and defaults), written through ``load()``: partners, then leads."""
-    from odoo.addons.cliniko_crm_migration.migration.importer import Item, MappingError
-    from odoo.addons.cliniko_crm_migration.migration.patients import (
+    from odoo.addons.cliniko_crm_migration.migration.importer import Item, MappingError  # noqa: PLC0415 - the addon imports only once Odoo is set up (main)
+    from odoo.addons.cliniko_crm_migration.migration.patients import (  # noqa: PLC0415 - the addon imports only once Odoo is set up (main)
         NEW_LEAD_SUMMARIES,
         PatientImporter,
     )
-    from odoo.addons.cliniko_crm_migration.migration.runner import MigrationRunner
+    from odoo.addons.cliniko_crm_migration.migration.runner import MigrationRunner  # noqa: PLC0415 - the addon imports only once Odoo is set up (main)
 
     connection = env["cliniko.connection"].create(
         {
@@ -263,9 +263,9 @@ def main():
     options = parser.parse_args()
 
     import odoo  # noqa: PLC0415 - imported after argument parsing on purpose (slow)
-    from odoo import SUPERUSER_ID, api, sql_db
-    from odoo.modules.registry import Registry
-    from odoo.tools import config
+    from odoo import SUPERUSER_ID, api, sql_db  # noqa: PLC0415 - as odoo, above
+    from odoo.modules.registry import Registry  # noqa: PLC0415 - as odoo, above
+    from odoo.tools import config  # noqa: PLC0415 - as odoo, above
 
     config.parse_config(
         ["--addons-path", options.addons_path, "-d", options.database, "--log-level", "warn"],

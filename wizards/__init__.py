@@ -1,4 +1,3 @@
 """Transient dialogs of the admin workflow."""
 
-from . import cliniko_rollback_wizard
-from . import cliniko_export_import_wizard
+from . import cliniko_export_import_wizard, cliniko_rollback_wizard

@@ -100,9 +100,7 @@ def _report_html(files):
         )
         for key, words in (("mixed_columns", "Mixed"), ("ambiguous_columns", "Ambiguous")):
             if report[key]:
-                parts.append(
-                    Markup("<p>%s date columns: %s</p>") % (words, ", ".join(report[key]))
-                )
+                parts.append(Markup("<p>%s date columns: %s</p>") % (words, ", ".join(report[key])))
         if report["errors"]:
             rows = Markup("").join(
                 Markup("<li>row %s: %s</li>") % (error["row"], error["reason"])
