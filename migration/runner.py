@@ -16,6 +16,7 @@ Rolling back walks the run's audit lines newest first: what the run created is r
 what it updated gets its previous values back, and each step is itself audited.
 """
 
+import contextlib
 import importlib
 import itertools
 import logging
@@ -258,7 +259,7 @@ class MigrationRunner:
 
     def _read_resource(self, resource, importer, counter):
         importer.before_resource()
-        resumable = type(importer).pages is Importer.pages
+        resumable = importer.resumable
         if counter.last_page_read:
             pages = iter(())
         elif resumable:
@@ -270,16 +271,23 @@ class MigrationRunner:
         for records in pages:
             if resource.name == "businesses" and self.region is None:
                 self._region_from(records)
-            importer.import_page(records)
-            values = {
-                "pages_done": counter.pages_done + 1,
-                "seconds": counter.seconds + time.monotonic() - clock,
-            }
-            if resumable:
-                values.update(cursor=importer.next_cursor or False)
-                values.update(last_page_read=not importer.next_cursor)
-            counter.write(values)
-            self._note_totals(importer)
+            # A page is written whole or not at all: its records, their bindings, audit
+            # lines, counters and cursor commit together. An error that stops the run in
+            # the middle of the page (Cliniko refusing the key or rate limiting it during a
+            # download, a lookup failing) undoes what the page wrote before the run's
+            # failure is committed, so no record is left without its binding and audit line
+            # for a later run to create again.
+            with self._page_savepoint():
+                importer.import_page(records)
+                values = {
+                    "pages_done": counter.pages_done + 1,
+                    "seconds": counter.seconds + time.monotonic() - clock,
+                }
+                if resumable:
+                    values.update(cursor=importer.next_cursor or False)
+                    values.update(last_page_read=not importer.next_cursor)
+                counter.write(values)
+                self._note_totals(importer)
             time_left = self._checkpoint(len(records))
             clock = time.monotonic()
             if self._batch_spent(time_left) or self._interrupted():
@@ -289,6 +297,17 @@ class MigrationRunner:
         counter.done = True
         self._checkpoint()
         return True
+
+    @contextlib.contextmanager
+    def _page_savepoint(self):
+        try:
+            with self.env.cr.savepoint():
+                yield
+                self.env.flush_all()
+        except BaseException:
+            # the rolled back writes must not linger in the cache (nor be flushed later)
+            self.env.invalidate_all(flush=False)
+            raise
 
     def _note_totals(self, importer):
         """Progress totals from the first page read (``total_entries``): no count request."""
