@@ -147,6 +147,7 @@ cleanup_test_run() {
     dropdb --if-exists "$DB" >/dev/null 2>&1 || true
     # The copy tools/test.sh makes for the command-line tests, when it made one.
     [ -z "${CLI_DB:-}" ] || dropdb --if-exists "$CLI_DB" >/dev/null 2>&1 || true
+    [ -z "${KILL_DB:-}" ] || dropdb --if-exists "$KILL_DB" >/dev/null 2>&1 || true
     rm -rf "$DATA_DIR"
     stop_postgres
 }

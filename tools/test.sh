@@ -22,6 +22,14 @@ if createdb -T "$DB" "$CLI_DB" >/dev/null 2>&1; then
     fi
     export CLINIKO_TEST_CLI_DB="$CLI_DB"
 fi
+# The worker killed in the middle of a page (tests/test_resume_and_atomicity.py): another copy.
+KILL_DB="${DB}_kill"
+if createdb -T "$DB" "$KILL_DB" >/dev/null 2>&1; then
+    if [ -d "$DATA_DIR/filestore/$DB" ]; then
+        cp -a "$DATA_DIR/filestore/$DB" "$DATA_DIR/filestore/$KILL_DB"
+    fi
+    export CLINIKO_TEST_KILL_DB="$KILL_DB"
+fi
 
 TARGETS=("$ADDON_DIR/tests")
 ARGS=()
