@@ -83,7 +83,7 @@ class ControlledSandbox(ClinikoSandbox):
 
 
 def add_files(clinic, count=3):
-    """``count`` files on the regular patient, oldest first (the order Cliniko lists them)."""
+    """``count`` files on a patient, in the order Cliniko lists them."""
     patient = next(
         pid
         for pid, patient in sorted(clinic.resources["patients"].items(), key=lambda p: int(p[0]))
@@ -94,7 +94,9 @@ def add_files(clinic, count=3):
         for n in range(count)
     ]
     clinic.touch()
-    return ids
+    store = clinic.resources["patient_attachments"]
+    # in the order the list serves them (creation time, then id)
+    return sorted(ids, key=lambda rid: (store[rid].get("created_at") or "", int(rid)))
 
 
 class TestAnApiErrorInTheMiddleOfAPage(ClinikoSandboxCase):
