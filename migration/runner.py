@@ -206,6 +206,8 @@ class MigrationRunner:
         country = self.connection.country_id
         if country:
             self.region = country.code
+        elif self.run.clinic_country_code:
+            self.region = self.run.clinic_country_code  # read by an earlier batch
         elif self.run.resource_ids.filtered(
             lambda line: line.resource == "businesses" and line.done
         ) or "businesses" not in [
@@ -224,9 +226,11 @@ class MigrationRunner:
     def _import_resource(self, resource):
         """Import one resource from where it stopped; False if the batch stops before its end.
 
-        Where it stopped: importers reading one plain list (``Importer.pages``) resume at the
-        stored ``links.next`` URL; the others (merged or several lists) read again, without
-        importing them, the pages already done. The binder would turn a page imported twice
+        Where it stopped: importers resume at the cursor committed with their last page
+        (``links.next``, or the first page of their next list; the merged history pass keeps
+        where each of its streams stands), so pages already done are not read again. An
+        importer that cannot (``resumable = False``) reads again, without importing them,
+        the pages already done. The binder would turn a page imported twice
         into skips; the counters are only ever written with the page they count, so they
         never count a page twice.
         """
@@ -341,6 +345,8 @@ class MigrationRunner:
         code = next((r.get("country_code") for r in records if isinstance(r, dict)), None)
         country = self._country(code.upper()) if isinstance(code, str) and code else None
         self.region = country.code if country else None
+        if self.region and self.run.clinic_country_code != self.region:
+            self.run.clinic_country_code = self.region
 
     def _batch_spent(self, time_left):
         if time_left <= 0:

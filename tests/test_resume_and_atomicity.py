@@ -355,6 +355,15 @@ class TestResumeWithoutRereading(ClinikoSandboxCase):
         again = sum(times - 1 for key, times in twice.items() if key[0] in history_paths)
         self.assertLessEqual(again, history_stops * len(HISTORY_RESOURCES))
 
+    def test_the_clinics_country_is_read_once_not_in_every_batch(self):
+        region_reads = [
+            entry
+            for entry in self.requests
+            if entry["path"] == "/v1/businesses" and "sort=" not in entry["query"]
+        ]
+        self.assertLessEqual(len(region_reads), 1)
+        self.assertTrue(self.migration_run.clinic_country_code)
+
     def test_every_record_is_read_into_the_counters_once(self):
         totals, first_pages = Counter(), {}
         for entry in self.requests:
