@@ -163,14 +163,16 @@ class Importer:
             if index + 1 < len(lists):
                 following = _first_page_url(client, lists[index + 1], per_page)
             try:
-                yield from self._list_pages(client, path, url, params, first_params, following)
+                yield from self._list_pages(
+                    client, path, url, params, first_params=first_params, following=following
+                )
             except (ClinikoNotFoundError, ClinikoBadRequestError) as error:
                 if not index or not self.optional_list(path, error):
                     raise
                 self.next_cursor = following
             url = None
 
-    def _list_pages(self, client, path, url, params, first_params, following):
+    def _list_pages(self, client, path, url, params, *, first_params, following):
         seen = set()
         while url:
             page = client.get(url, params)

@@ -17,7 +17,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 import uuid
 from collections import Counter
 from urllib.parse import parse_qsl
@@ -90,7 +89,7 @@ def add_files(clinic, count=3):
         if not any(patient.get(key) for key in ("deleted_at", "merged_at", "archived_at"))
     )
     ids = [
-        clinic.add_attachment(patient, "scan-%s.txt" % n, "text/plain", ("scan %s\n" % n).encode())["id"]
+        clinic.add_attachment(patient, "scan-%s.txt" % n, "text/plain", b"scan %d\n" % n)["id"]
         for n in range(count)
     ]
     clinic.touch()
@@ -142,10 +141,12 @@ class TestAnApiErrorInTheMiddleOfAPage(ClinikoSandboxCase):
         self.assertEqual(found["unbound files"], [])
         self.assertEqual(found["unaudited bindings"], [])
         self.assertEqual(found["unaudited messages"], [])
-        lines = self.failed_run.audit_ids.filtered(lambda l: l.resource == "patient_attachments")
+        lines = self.failed_run.audit_ids.filtered(
+            lambda line: line.resource == "patient_attachments"
+        )
         self.assertFalse(lines, "no audit line of the undone page")
         # the pages committed before it (the patients) are whole
-        patients = self.failed_run.resource_ids.filtered(lambda l: l.resource == "patients")
+        patients = self.failed_run.resource_ids.filtered(lambda line: line.resource == "patients")
         self.assertTrue(patients.done)
         self.assertGreater(patients.created, 0)
 
@@ -155,7 +156,9 @@ class TestAnApiErrorInTheMiddleOfAPage(ClinikoSandboxCase):
         self.assertEqual(dict(found["files"]), dict.fromkeys(self.files, 1))
         self.assertEqual(found["unbound files"], [])
         self.assertEqual(found["unaudited bindings"], [])
-        line = self.next_run.resource_ids.filtered(lambda l: l.resource == "patient_attachments")
+        line = self.next_run.resource_ids.filtered(
+            lambda line: line.resource == "patient_attachments"
+        )
         self.assertEqual((line.fetched, line.created, line.failed), (3, 3, 0))
 
 
@@ -368,8 +371,10 @@ class TestResumeWithoutRereading(ClinikoSandboxCase):
         totals, first_pages = Counter(), {}
         for entry in self.requests:
             query = dict(parse_qsl(entry["query"]))
-            if entry["total"] is not None and query.get("page", "1") == "1" and (
-                "sort" in query or entry["path"].endswith("/deleted")
+            if (
+                entry["total"] is not None
+                and query.get("page", "1") == "1"
+                and ("sort" in query or entry["path"].endswith("/deleted"))
             ):
                 first_pages[entry["path"]] = entry["total"]
         for path, total in first_pages.items():
