@@ -39,6 +39,7 @@ What each record becomes (the message is never sent: ``mail.message.create`` not
 """
 
 import heapq
+import json
 import logging
 from collections import namedtuple
 from datetime import datetime
@@ -84,7 +85,7 @@ RECEIVED = 2
 MESSAGE_ID_DOMAIN = "migration.invalid"
 _OLDEST = datetime.min
 
-_Entry = namedtuple("_Entry", "key rank seq importer record")
+_Entry = namedtuple("_Entry", "key rank seq importer record after")
 
 
 class _Batch:
@@ -96,6 +97,25 @@ class _Batch:
         self.creates = []
         self.finishes = []
         self.leads = leads
+
+
+def _positions(cursor):
+    """``{resource: [page URL, records done] or None}`` from a merged pass's cursor."""
+    if not cursor:
+        return {}
+    try:
+        positions = json.loads(cursor)
+    except ValueError:
+        return {}  # not one of ours: read again from the start (the bindings skip the rest)
+    return positions if isinstance(positions, dict) else {}
+
+
+def _cursor(positions, group):
+    """The cursor of a merged pass (see ``HistoryImporter.pages``), None once it is read."""
+    state = {member.resource: positions.get(member.resource, [None, 0]) for member in group}
+    if all(position is None for position in state.values()):
+        return None
+    return json.dumps(state, separators=(",", ":"))
 
 
 def history_message_id(connection, resource, cliniko_id, role):
@@ -267,28 +287,57 @@ class HistoryImporter(Importer):
         return group
 
     def pages(self):
-        """Chunks of the merged, date-ordered stream of every resource of the group."""
-        streams = [self._entries(member, rank) for rank, member in enumerate(self._group or [self])]
+        """Chunks of the merged, date-ordered stream of every resource of the group.
+
+        Resumable: before yielding a chunk, ``next_cursor`` is set to where each stream of
+        the group stands once the chunk is imported (JSON: per resource, the URL of the page
+        holding its next record and how many records of that page are done; null once that
+        resource is read to the end), None when every stream is. A pass that stops after a
+        chunk starts again there: the pages already done are not read again (the page a
+        stream was in the middle of is, without its records already done)."""
+        group = self._group or [self]
+        positions = _positions(self.resume_cursor)
+        streams = [self._entries(member, rank, positions) for rank, member in enumerate(group)]
         chunk = []
         for entry in heapq.merge(*streams):
             chunk.append(entry)
+            positions[entry.importer.resource] = entry.after
             if len(chunk) >= self.runner.page_size:
+                self.next_cursor = _cursor(positions, group)
                 yield chunk
                 chunk = []
         if chunk:
+            self.next_cursor = _cursor(positions, group)
             yield chunk
 
     @staticmethod
-    def _entries(member, rank):
+    def _entries(member, rank, positions):
+        """The member's records as merge entries, from its position in ``positions`` (absent:
+        from the start); each says where the member stands once it is imported (``after``)."""
+        position = positions.get(member.resource, [None, 0])
+        if position is None:
+            return  # read to the end before
+        url, skip = position
+        member.resume_cursor = url
         seq = 0
         for records in Importer.pages(member):
-            for record in records:
+            page_url, following, size = member.page_url, member.next_cursor, len(records)
+            for index in range(skip, size):
+                record = records[index]
                 seq += 1
                 try:
                     key = member.message_date(record) or _OLDEST
                 except (TypeError, ValueError, AttributeError):
                     key = _OLDEST  # a bad date: the record fails when it is mapped
-                yield _Entry(key, rank, seq, member, record)
+                if index + 1 < size:
+                    after = [page_url, index + 1]
+                else:
+                    after = [following, 0] if following else None
+                yield _Entry(key, rank, seq, member, record, after)
+            if skip >= size:
+                # nothing of this page left to import: the stream stands at the next page
+                positions[member.resource] = [following, 0] if following else None
+            skip = 0
 
     def import_page(self, records):
         if records and isinstance(records[0], _Entry):

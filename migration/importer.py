@@ -12,7 +12,7 @@ counters, which add up: fetched = created + updated + skipped + failed.
 """
 
 import logging
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..cliniko_api import (
     ClinikoBadRequestError,
@@ -141,27 +141,66 @@ class Importer:
         return params
 
     # Resuming: the runner sets ``resume_cursor`` (the URL of the next page to read, kept on
-    # the run's resource line); before yielding a page, ``pages`` sets ``next_cursor`` to
-    # the URL of the page after it (None after the last page).
+    # the run's resource line); before yielding a page, ``pages`` sets ``page_url`` to the URL
+    # of that page and ``next_cursor`` to the URL of the page after it (the first page of the
+    # next list when the resource reads several; None after the last page). An importer whose
+    # ``pages`` cannot start again from such a cursor says ``resumable = False``: the runner
+    # then reads its first pages again (without importing them) to get back where it was.
+    resumable = True
     resume_cursor = None
     next_cursor = None
+    page_url = None
     # What Cliniko holds for this read (``total_entries`` of its first page), None until read:
     # the run's progress total comes from here, never from a count-only request.
     total_entries = None
 
+    def lists(self):
+        """The Cliniko lists this resource reads, in order: ``(path, params)`` each."""
+        return [("/" + self.resource, self.list_params())]
+
+    def list_records(self, path, records):
+        """The records of a page of the list ``path`` as the importer reads them."""
+        return records
+
+    def optional_list(self, path, error):
+        """True when the list ``path`` (not the first) answering ``error`` (404 or 400) may
+        be left out: the records of the other lists still migrate."""
+        return False
+
     def pages(self):
-        """Yield the records of each Cliniko page of this resource, oldest first, from
-        ``resume_cursor`` when set (following ``links.next`` as ``client.iter_pages`` does)."""
+        """Yield the records of each Cliniko page of this resource, list after list, oldest
+        first, from ``resume_cursor`` when set (following ``links.next`` as
+        ``client.iter_pages`` does)."""
         client = self.runner.client
         per_page = max(1, min(MAX_PER_PAGE, int(self.runner.page_size or MAX_PER_PAGE)))
-        first_params = [
-            (key, value) for key, value in normalize_params(self.list_params()) if key != "per_page"
-        ]
-        first_params.append(("per_page", str(per_page)))
+        lists = self.lists()
+        url, index = None, 0
         if self.resume_cursor:
-            url, params = client._url(self.resume_cursor), None
-        else:
-            url, params = client._url("/" + self.resource), first_params
+            url = client._url(self.resume_cursor)
+            index = _list_index(client, lists, url)
+        start = index
+        for index, (path, list_params) in enumerate(lists[start:], start=start):
+            first_params = [
+                (key, value) for key, value in normalize_params(list_params) if key != "per_page"
+            ]
+            first_params.append(("per_page", str(per_page)))
+            params = None
+            if url is None:
+                url, params = client._url(path), first_params
+            following = None
+            if index + 1 < len(lists):
+                following = _first_page_url(client, lists[index + 1], per_page)
+            try:
+                yield from self._list_pages(
+                    client, path, url, params, first_params=first_params, following=following
+                )
+            except (ClinikoNotFoundError, ClinikoBadRequestError) as error:
+                if not index or not self.optional_list(path, error):
+                    raise
+                self.next_cursor = following
+            url = None
+
+    def _list_pages(self, client, path, url, params, *, first_params, following):
         seen = set()
         while url:
             page = client.get(url, params)
@@ -172,8 +211,9 @@ class Importer:
                 raise ClinikoError("Cliniko's next-page links loop on %s; stopping." % next_url)
             if next_url:
                 seen.add(next_url)
-            self.next_cursor = next_url
-            yield page.get(self.resource) or []
+            self.page_url = _with_query(url, params)
+            self.next_cursor = next_url or following
+            yield self.list_records(path, page.get(self.resource) or [])
             url, params = next_url, None
 
     def before_resource(self):
@@ -448,6 +488,30 @@ def record_error_text(error):
     if isinstance(error, KeyError):
         return "the record has no %s" % error
     return "unexpected data from Cliniko (%s: %s)" % (error.__class__.__name__, str(error)[:200])
+
+
+def _with_query(url, params):
+    """``url`` with ``params`` in its query: the URL a cursor keeps for a page."""
+    if not params:
+        return url
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True) + list(params)
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _first_page_url(client, source, per_page):
+    path, params = source
+    first = [(key, value) for key, value in normalize_params(params) if key != "per_page"]
+    return _with_query(client._url(path), [*first, ("per_page", str(per_page))])
+
+
+def _list_index(client, lists, url):
+    """Which of ``lists`` the cursor ``url`` is a page of (by its path; the first if none)."""
+    wanted = urlsplit(url).path.rstrip("/")
+    for index, (path, _params) in enumerate(lists):
+        if urlsplit(client._url(path)).path.rstrip("/") == wanted:
+            return index
+    return 0
 
 
 def _int_or_none(value):

@@ -24,7 +24,6 @@ import copy
 
 from markupsafe import Markup, escape
 
-from ..cliniko_api import ClinikoBadRequestError, ClinikoNotFoundError
 from .importer import Importer, MappingError, register
 from .snapshots import restore_values, snapshot
 from .values import link_id, parse_date, parse_datetime, text
@@ -64,20 +63,21 @@ class ListsDeletedToo:
             record.write({"active": False})
             item.audit("update", record, "archived: deleted in Cliniko since", {"values": previous})
 
-    def pages(self):
-        yield from super().pages()
-        path = "/%s/deleted" % self.resource
-        try:
-            for page in self.runner.client.iter_pages(path, per_page=self.runner.page_size):
-                records = page.get(self.resource) or []
-                for record in records:
-                    record["deleted_at"] = record.get("deleted_at") or "listed as deleted"
-                yield records
-        except (ClinikoNotFoundError, ClinikoBadRequestError) as error:
-            self.run._log(
-                "%s: Cliniko does not list deleted ones (%s); they are not counted"
-                % (self.graph_resource.label, error)
-            )
+    def lists(self):
+        return [*super().lists(), ("/%s/deleted" % self.resource, [])]
+
+    def list_records(self, path, records):
+        if path.endswith("/deleted"):
+            for record in records:
+                record["deleted_at"] = record.get("deleted_at") or "listed as deleted"
+        return records
+
+    def optional_list(self, path, error):
+        self.run._log(
+            "%s: Cliniko does not list deleted ones (%s); they are not counted"
+            % (self.graph_resource.label, error)
+        )
+        return True
 
 
 class LeadDetailImporter(Importer):

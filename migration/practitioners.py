@@ -137,6 +137,7 @@ class PractitionerImporter(Importer):
         self._cliniko_users = {}
         self._plans = {}
         self._created = set()
+        self._seen = set()  # practitioners already read (each is read from one list only)
 
     # -- reading -----------------------------------------------------------------------------
     def before_resource(self):
@@ -150,22 +151,22 @@ class PractitionerImporter(Importer):
             users = []
         self._cliniko_users = {str(user.get("id")): user for user in users}
 
-    def pages(self):
+    def lists(self):
         """The active practitioners, then the inactive ones (read from their own list)."""
-        seen = set()
-        for path, inactive in (("/practitioners", False), ("/practitioners/inactive", True)):
-            for page in self.runner.client.iter_pages(
-                path, params=self.list_params(), per_page=self.runner.page_size
-            ):
-                records = []
-                for record in page.get("practitioners") or []:
-                    key = str(record.get("id") or "")
-                    if key and key in seen:
-                        continue
-                    seen.add(key)
-                    records.append(dict(record, active=False) if inactive else record)
-                if records:
-                    yield records
+        params = self.list_params()
+        return [("/practitioners", params), ("/practitioners/inactive", params)]
+
+    def list_records(self, path, records):
+        seen = self._seen
+        inactive = path.endswith("/inactive")
+        kept = []
+        for record in records:
+            key = str(record.get("id") or "") if isinstance(record, dict) else ""
+            if key and key in seen:
+                continue
+            seen.add(key)
+            kept.append(dict(record, active=False) if inactive and key else record)
+        return kept
 
     # -- the template's hooks ----------------------------------------------------------------
     def import_page(self, records):

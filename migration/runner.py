@@ -16,6 +16,7 @@ Rolling back walks the run's audit lines newest first: what the run created is r
 what it updated gets its previous values back, and each step is itself audited.
 """
 
+import contextlib
 import itertools
 import logging
 import threading
@@ -33,7 +34,7 @@ from . import (
 )
 from .binder import Binder
 from .context import silent_env
-from .importer import Importer, RunBlocked, importer_class
+from .importer import RunBlocked, importer_class
 from .options import RunOptions
 from .snapshots import restore_values
 
@@ -189,6 +190,8 @@ class MigrationRunner:
         country = self.connection.country_id
         if country:
             self.region = country.code
+        elif self.run.clinic_country_code:
+            self.region = self.run.clinic_country_code  # read by an earlier batch
         elif self.run.resource_ids.filtered(
             lambda line: line.resource == "businesses" and line.done
         ) or "businesses" not in [
@@ -207,9 +210,11 @@ class MigrationRunner:
     def _import_resource(self, resource):
         """Import one resource from where it stopped; False if the batch stops before its end.
 
-        Where it stopped: importers reading one plain list (``Importer.pages``) resume at the
-        stored ``links.next`` URL; the others (merged or several lists) read again, without
-        importing them, the pages already done. The binder would turn a page imported twice
+        Where it stopped: importers resume at the cursor committed with their last page
+        (``links.next``, or the first page of their next list; the merged history pass keeps
+        where each of its streams stands), so pages already done are not read again. An
+        importer that cannot (``resumable = False``) reads again, without importing them,
+        the pages already done. The binder would turn a page imported twice
         into skips; the counters are only ever written with the page they count, so they
         never count a page twice.
         """
@@ -242,7 +247,7 @@ class MigrationRunner:
 
     def _read_resource(self, resource, importer, counter):
         importer.before_resource()
-        resumable = type(importer).pages is Importer.pages
+        resumable = importer.resumable
         if counter.last_page_read:
             pages = iter(())
         elif resumable:
@@ -254,16 +259,23 @@ class MigrationRunner:
         for records in pages:
             if resource.name == "businesses" and self.region is None:
                 self._region_from(records)
-            importer.import_page(records)
-            values = {
-                "pages_done": counter.pages_done + 1,
-                "seconds": counter.seconds + time.monotonic() - clock,
-            }
-            if resumable:
-                values.update(cursor=importer.next_cursor or False)
-                values.update(last_page_read=not importer.next_cursor)
-            counter.write(values)
-            self._note_totals(importer)
+            # A page is written whole or not at all: its records, their bindings, audit
+            # lines, counters and cursor commit together. An error that stops the run in
+            # the middle of the page (Cliniko refusing the key or rate limiting it during a
+            # download, a lookup failing) undoes what the page wrote before the run's
+            # failure is committed, so no record is left without its binding and audit line
+            # for a later run to create again.
+            with self._page_savepoint():
+                importer.import_page(records)
+                values = {
+                    "pages_done": counter.pages_done + 1,
+                    "seconds": counter.seconds + time.monotonic() - clock,
+                }
+                if resumable:
+                    values.update(cursor=importer.next_cursor or False)
+                    values.update(last_page_read=not importer.next_cursor)
+                counter.write(values)
+                self._note_totals(importer)
             time_left = self._checkpoint(len(records))
             clock = time.monotonic()
             if self._batch_spent(time_left) or self._interrupted():
@@ -273,6 +285,17 @@ class MigrationRunner:
         counter.done = True
         self._checkpoint()
         return True
+
+    @contextlib.contextmanager
+    def _page_savepoint(self):
+        try:
+            with self.env.cr.savepoint():
+                yield
+                self.env.flush_all()
+        except BaseException:
+            # the rolled back writes must not linger in the cache (nor be flushed later)
+            self.env.invalidate_all(flush=False)
+            raise
 
     def _note_totals(self, importer):
         """Progress totals from the first page read (``total_entries``): no count request."""
@@ -306,6 +329,8 @@ class MigrationRunner:
         code = next((r.get("country_code") for r in records if isinstance(r, dict)), None)
         country = self._country(code.upper()) if isinstance(code, str) and code else None
         self.region = country.code if country else None
+        if self.region and self.run.clinic_country_code != self.region:
+            self.run.clinic_country_code = self.region
 
     def _batch_spent(self, time_left):
         if time_left <= 0:

@@ -72,6 +72,12 @@ class ClinikoMigrationRun(models.Model):
     )
     log = fields.Text(readonly=True, copy=False)
     error_message = fields.Text(readonly=True, copy=False)
+    clinic_country_code = fields.Char(
+        readonly=True,
+        copy=False,
+        help="The clinic's country as read from its first business location (when the "
+        "connection names none), kept so a resumed run does not read it again.",
+    )
     background = fields.Boolean(
         readonly=True,
         copy=False,

@@ -28,6 +28,7 @@ from . import test_privacy
 from . import test_reference_data
 from . import test_rendering
 from . import test_rerun_and_rollback
+from . import test_resume_and_atomicity
 from . import test_rollback_safety
 from . import test_rollback_workflow
 from . import test_run_failures
