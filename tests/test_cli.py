@@ -4,11 +4,13 @@ import json
 import os
 import signal
 import subprocess
+import tempfile
 import time
 
 from odoo.sql_db import db_connect
 from odoo.tests import BaseCase
 
+from ..tools import sandbox_exports
 from ..tools.cliniko_sandbox import ClinikoSandbox
 from .common import odoo_command, spare_database
 
@@ -130,6 +132,59 @@ class TestCliniko(BaseCase):
         rollback = self.cliniko("rollback", "--run", str(migrated["run_id"]), "--json")
         self.assertEqual(rollback.returncode, 0, rollback.stderr[-3000:])
         self.assertEqual(self.summary(rollback)["state"], "rolled_back")
+
+    def test_data_exports_import_after_the_map_is_confirmed_once(self):
+        """``cliniko import-export``: refused (exit 1) on an unconfirmed column map, imported
+        with ``--accept-proposed-map``, then a re-import creates nothing; a file of a type the
+        addon does not read exits 2 in one plain sentence. A clinic of its own (no API key, ids
+        no other test of this class uses), so the order of the tests does not matter."""
+        clinic = ClinikoSandbox(seed=23, patients=4).clinic  # its file only: no server
+        rows = len(sandbox_exports.export_patients(clinic))
+        directory = tempfile.mkdtemp()
+        self.addCleanup(subprocess.run, ["rm", "-rf", directory], check=False)
+        path = os.path.join(directory, sandbox_exports.file_name(clinic))
+        with open(path, "wb") as handle:
+            handle.write(sandbox_exports.patients_csv(clinic))
+        args = ("import-export", "--name", "Exports (CLI test)", "--file", path, "--json")
+
+        unconfirmed = self.cliniko(*args)
+        self.assertEqual(unconfirmed.returncode, 1, unconfirmed.stderr[-3000:])
+        refused = self.summary(unconfirmed)
+        self.assertEqual(refused["state"], "needs_confirmation")
+        self.assertNotIn("run_id", refused)
+        self.assertEqual(refused["files"][0]["rows"], rows)
+
+        imported = self.cliniko(*args, "--accept-proposed-map")
+        self.assertEqual(imported.returncode, 0, imported.stderr[-3000:])
+        summary = self.summary(imported)
+        self.assertEqual(summary["state"], "done")
+        self.assertEqual(summary["connection_id"], refused["connection_id"])
+        counters = summary["export"]
+        self.assertEqual(
+            (counters["rows"], counters["matched"], counters["created"], counters["failed"]),
+            (rows, 0, rows, 0),
+        )
+
+        # The map is confirmed now: no flag needed, and every row is matched, none created.
+        again = self.cliniko(*args)
+        self.assertEqual(again.returncode, 0, again.stderr[-3000:])
+        counters = self.summary(again)["export"]
+        self.assertEqual(
+            (counters["rows"], counters["matched"], counters["created"], counters["failed"]),
+            (rows, rows, 0, 0),
+        )
+        self.assertEqual(counters["enriched"], 0)
+
+        invoices = os.path.join(directory, "Invoices-Cliniko-20260101.csv")
+        with open(invoices, "wb") as handle:
+            handle.write(b"Invoice ID,Total\r\n1,2\r\n")
+        unknown = self.cliniko("import-export", "--file", invoices, "--json")
+        self.assertEqual(unknown.returncode, 2, unknown.stdout + unknown.stderr[-3000:])
+        self.assertNotIn("Traceback", unknown.stdout + unknown.stderr)
+        error = self.summary(unknown)["error"]
+        self.assertIn("does not read", error)
+        self.assertEqual(len(error.splitlines()), 1)
+        self.assertIn(error, unknown.stderr)
 
     def query(self, sql, params=()):
         with db_connect(self.db).cursor() as cr:
