@@ -10,6 +10,10 @@ commits per page, rollback and conflict safety. ``ExportPatientImporter`` is the
   the account credit (a monetary field of the lead, in the company's currency, as of the
   file's date) and the last and next appointment dates. When the API knows a newer version
   of the patient than the row (its ``updated_at``), only the file-only fields are written;
+* the last and next appointment dates are kept only for a patient none of whose appointments
+  were migrated from the API; for one whose were, they are left empty (emptied, if an earlier
+  file wrote them): the appointment leads say when the visits are (and a delta keeps them
+  current), and a file's dates, true on the day it was downloaded, would contradict them;
 * nothing is "up to date" by timestamp: a row is compared field by field, so a re-import
   changes nothing and the credit of an unchanged patient still arrives;
 * a patient the file creates is bound with no ``source_updated_at``, so the next API run or
@@ -86,6 +90,7 @@ class ExportPatientImporter(PatientImporter):
 
     present = frozenset()
     file_date = None
+    with_appointments = frozenset()
 
     def _up_to_date(self, item):
         return False  # compared field by field instead (the file's credit is not timestamped)
@@ -106,6 +111,7 @@ class ExportPatientImporter(PatientImporter):
                 continue
             seen[record["id"]] = number
             records.append(record)
+        self.with_appointments = self._patients_with_appointments([r["id"] for r in records])
         items = self.import_page(records) if records else []
         if failed:
             self._finish(failed)
@@ -131,10 +137,13 @@ class ExportPatientImporter(PatientImporter):
         if "account_credit" in self.present:
             file_only["cliniko_account_credit"] = record.get("account_credit") or 0.0
             file_only["cliniko_account_credit_date"] = self.file_date or False
+        api_visits = record["id"] in self.with_appointments  # their leads tell the dates
         if "last_appointment" in self.present:
-            file_only["cliniko_last_appointment_date"] = record.get("last_appointment") or False
+            last = not api_visits and record.get("last_appointment")
+            file_only["cliniko_last_appointment_date"] = last or False
         if "next_appointment" in self.present:
-            file_only["cliniko_next_appointment_date"] = record.get("next_appointment") or False
+            following = not api_visits and record.get("next_appointment")
+            file_only["cliniko_next_appointment_date"] = following or False
         values["lead"].update(file_only)
         row_updated = parse_datetime(record.get("updated_at"))
         if item.ref:
@@ -162,6 +171,25 @@ class ExportPatientImporter(PatientImporter):
         else:
             item.updated_at = None  # bound without a version: the next API run reads it whole
         return values
+
+    def _patients_with_appointments(self, patient_ids):
+        """The ids among ``patient_ids`` with an appointment lead of this connection (one
+        migrated from the API: a file creates none), cancelled and archived ones included."""
+        if not patient_ids:
+            return frozenset()
+        leads = (
+            self.env["crm.lead"]
+            .with_context(active_test=False)
+            .search_fetch(
+                [
+                    ("cliniko_connection_id", "=", self.runner.connection.id),
+                    ("cliniko_lead_kind", "=", "appointment"),
+                    ("cliniko_patient_id", "in", patient_ids),
+                ],
+                ["cliniko_patient_id"],
+            )
+        )
+        return frozenset(leads.mapped("cliniko_patient_id"))
 
     def _merged_custom(self, item, from_file):
         """The lead's custom fields with the file's section put in (the API's sections kept)."""

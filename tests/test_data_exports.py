@@ -166,6 +166,47 @@ class TestExportAfterApiRun(ExportCase):
                 following.get(patient["id"], ""),
             )
 
+    def test_appointments_from_the_api_take_the_place_of_the_files_dates(self):
+        # The API migrates the appointments: for a patient with appointment leads, the file's
+        # last and next dates are no longer kept (the first import wrote them, the next empties
+        # them); for one without, they still are.
+        api_run = self.migrate(resources="individual_appointments")
+        self.assertEqual(api_run.state, "done", api_run.error_message)
+        visited = set(
+            self.env["crm.lead"]
+            .with_context(active_test=False)
+            .search(
+                [
+                    ("cliniko_connection_id", "=", self.connection.id),
+                    ("cliniko_lead_kind", "=", "appointment"),
+                ]
+            )
+            .mapped("cliniko_patient_id")
+        )
+        last, following = sandbox_exports.appointment_dates(self.sandbox.clinic)
+        dated = {pid for pid in visited if last.get(pid) or following.get(pid)}
+        self.assertTrue(dated, "some patients with appointments have dates in the file")
+        self.assertTrue(
+            any(self.lead_of(pid).cliniko_last_appointment_date for pid in dated)
+            or any(self.lead_of(pid).cliniko_next_appointment_date for pid in dated),
+            "the first import wrote their dates",
+        )
+        _summary, run = self.import_exports(self.files)
+        self.assertEqual(run.state, "done", run.error_message)
+        self.assertGreaterEqual(run.export_stats["enriched"], 1)
+        for patient in self.exported():
+            lead = self.lead_of(patient["id"])
+            if patient["id"] in visited:
+                wanted = ("", "")
+            else:
+                wanted = (last.get(patient["id"], ""), following.get(patient["id"], ""))
+            got = (
+                fields.Date.to_string(lead.cliniko_last_appointment_date) or "",
+                fields.Date.to_string(lead.cliniko_next_appointment_date) or "",
+            )
+            self.assertEqual(got, wanted, patient["id"])
+        self.assertEqual(run.export_stats["created"], 0)
+
     def test_api_values_are_kept(self):
         # what only the API has (here the concession type and the consents) stays as it was
         api = self.sandbox.clinic.resources["patients"]
