@@ -77,8 +77,14 @@ def map_patient(record, region=None):
         filter(None, [text(record.get("address_2")), text(record.get("address_3"))])
     )
     active = not record.get("archived_at")
+    try:
+        born = parse_date(record.get("date_of_birth"))
+    except ValueError:
+        # an unreadable birth date costs that date, not the patient and its history
+        born = None
+        warnings.append("date of birth is not a date; left empty")
     common = {
-        "cliniko_date_of_birth": parse_date(record.get("date_of_birth")),
+        "cliniko_date_of_birth": born,
         "cliniko_created_at": parse_datetime(record.get("created_at")),
         "cliniko_updated_at": parse_datetime(record.get("updated_at")),
         "cliniko_patient_id": str(record["id"]),
