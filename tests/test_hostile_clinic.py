@@ -270,6 +270,8 @@ class TestHostileClinic(ClinikoSandboxCase):
             if resource == "patients" and kind in ("object_for_list", "bad_date"):
                 # a bad phone list or birth date costs that value, not the patient and its history
                 self.assertNotIn("fail", outcomes[(resource, kind)])
+                expected = "phone numbers" if kind == "object_for_list" else "date of birth"
+                self.assertIn(expected, " ".join(filter(None, logged.mapped("message"))))
             elif resource == "attendees":
                 # the planted attendee is an individual appointment's: migrated with it
                 self.assertEqual(outcomes[(resource, kind)], {"skip"}, (resource, kind))
