@@ -51,8 +51,13 @@ def map_contact(record, region=None):
         warnings.append("e-mail address is not valid; kept as typed")
 
     lines, primary = [], None
+    phones = record.get("phone_numbers") or []
+    if not isinstance(phones, list):
+        # a malformed list loses the phone numbers, not the whole record and its history
+        warnings.append("phone numbers are not a list; not read")
+        phones = []
     numbers = sorted(
-        (phone for phone in record.get("phone_numbers") or [] if text(phone.get("number"))),
+        (p for p in phones if isinstance(p, dict) and text(p.get("number"))),
         key=lambda phone: _phone_rank(phone.get("phone_type")),
     )
     for phone in numbers:

@@ -54,8 +54,13 @@ def map_patient(record, region=None):
         warnings.append("e-mail address is not valid; kept as typed")
 
     lines, primary, unparsed = [], None, False
+    phones = record.get("patient_phone_numbers") or []
+    if not isinstance(phones, list):
+        # a malformed list loses the phone numbers, not the whole record and its history
+        warnings.append("phone numbers are not a list; not read")
+        phones = []
     numbers = sorted(
-        (phone for phone in record.get("patient_phone_numbers") or [] if text(phone.get("number"))),
+        (p for p in phones if isinstance(p, dict) and text(p.get("number"))),
         key=lambda phone: _phone_rank(phone.get("phone_type")),
     )
     for phone in numbers:
@@ -72,8 +77,14 @@ def map_patient(record, region=None):
         filter(None, [text(record.get("address_2")), text(record.get("address_3"))])
     )
     active = not record.get("archived_at")
+    try:
+        born = parse_date(record.get("date_of_birth"))
+    except ValueError:
+        # an unreadable birth date costs that date, not the patient and its history
+        born = None
+        warnings.append("date of birth is not a date; left empty")
     common = {
-        "cliniko_date_of_birth": parse_date(record.get("date_of_birth")),
+        "cliniko_date_of_birth": born,
         "cliniko_created_at": parse_datetime(record.get("created_at")),
         "cliniko_updated_at": parse_datetime(record.get("updated_at")),
         "cliniko_patient_id": str(record["id"]),

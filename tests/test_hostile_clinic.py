@@ -11,17 +11,22 @@ A second, clean clinic checks the requests a whole run makes against the minimum
 one request per page of each list (per_page=100), one per file, no count-only request.
 """
 
+import json
+import logging
 import math
+import re
 from collections import Counter
 from urllib.parse import parse_qsl
 
 from odoo.tests import tagged
 
 from ..migration import graph
+from ..tools.cliniko_sandbox import SteppingClock
 from .common import ClinikoSandboxCase
 from .test_full_clinic import TOUCHED_MODELS
 
-# (resource, kind) planted; each becomes one malformed record of that resource.
+# (resource, kind) planted; each becomes one malformed record of that resource. Every resource
+# the run reads has at least one (test_every_resource_read_has_a_planted_record checks it).
 PLANTS = (
     ("patients", "number_for_string"),
     ("patients", "object_for_list"),
@@ -30,17 +35,33 @@ PLANTS = (
     ("individual_appointments", "null_link"),
     ("individual_appointments", "foreign_link"),
     ("individual_appointments", "bad_date"),
+    ("attendees", "null_link"),
     ("treatment_notes", "bad_date"),
     ("treatment_notes", "foreign_link"),
     ("communications", "missing_key"),
     ("patient_forms", "number_for_string"),
     ("patient_attachments", "null_link"),
+    ("patient_cases", "missing_key"),
+    ("referral_sources", "null_link"),
     ("invoices", "bad_date"),
     ("invoice_items", "null_link"),
     ("businesses", "number_for_string"),
     ("appointment_types", "object_for_list"),
+    ("practitioners", "number_for_string"),
+    ("billable_items", "foreign_link"),
+    ("products", "missing_key"),
+)
+# Lists the run reads only to look things up (no audit line of their own): planted too, the run
+# must carry on past them.
+LOOKUP_PLANTS = (
+    ("users", "number_for_string"),
+    ("taxes", "missing_key"),
+    ("concession_types", "object_for_list"),
+    ("referral_source_types", "bad_date"),
 )
 FORBIDDEN, MISSING = "medical_alerts", "group_appointments"
+_logger = logging.getLogger(__name__)
+STORM = 4  # consecutive 429s on one request
 
 
 def row_counts(env):
@@ -52,10 +73,14 @@ def row_counts(env):
 
 @tagged("post_install", "-at_install")
 class TestHostileClinic(ClinikoSandboxCase):
-    sandbox_options = {"seed": 7, "patients": 12, "fault_rate": 0.04, "drop_rate": 0.02}
+    sandbox_options = {"seed": 7, "patients": 12, "fault_rate": 0.10, "drop_rate": 0.02}
 
     @classmethod
     def setUpClass(cls):
+        # The sandbox and the run's client share a stepping clock: 429 waits and 5xx backoffs
+        # are waited out as asked, without real waiting.
+        cls.clock = SteppingClock()
+        cls.sandbox_options = dict(cls.sandbox_options, clock=cls.clock.time)
         super().setUpClass()
         sandbox = cls.sandbox
         clinic = sandbox.clinic
@@ -66,16 +91,85 @@ class TestHostileClinic(ClinikoSandboxCase):
         cls.planted = {}
         for resource, kind in PLANTS:
             cls.planted[(resource, sandbox.plant(resource, kind))] = kind
+        cls.lookup_planted = {
+            (resource, sandbox.plant(resource, kind)): kind for resource, kind in LOOKUP_PLANTS
+        }
         cls.broken = {sandbox.break_file(how="fail"): "fail"}
         cls.broken[sandbox.break_file(how="oversized")] = "oversized"
-        # A 429 storm (Cliniko's own answer, with X-RateLimit-Reset), forced 5xx and drops.
-        sandbox.rate_limit, sandbox.rate_window = 6, 1.0
+        # A 429 storm (Cliniko's own answer, with X-RateLimit-Reset): several in a row on one
+        # request, and a window of 40 requests per 10 s on top; forced 5xx and drops.
+        sandbox.rate_limit, sandbox.rate_window = 40, 10.0
+        sandbox.fail_next(STORM, 429, path_contains="/individual_appointments?")
         sandbox.fail_next(2, 503, path_contains="/patients?")
         sandbox.fail_next(1, 0, path_contains="/invoices?")
         sandbox.fail_next(1, 502, path_contains="/content")
         cls.before = row_counts(cls.env)
-        cls.migration_run = cls.start_run()
+        cls.migration_run = cls.run_on_the_clock()
         cls.log = list(sandbox.requests_log)
+        cls.figures = cls.record_figures()
+
+    @classmethod
+    def run_on_the_clock(cls):
+        """A run like start_run's, its client on the stepping clock."""
+        run = (
+            cls.env["cliniko.migration.run"]
+            .with_context(cliniko_accept_proposed_map=True, cliniko_run_now=True)
+            .create({"connection_id": cls.connection.id, "unmatched_practitioners": "unassigned"})
+        )
+        runner = run._cliniko_runner()
+        runner._client = cls.connection._get_client(
+            on_wait=runner._on_wait, clock=cls.clock.time, sleep=cls.clock.sleep
+        )
+        runner._client.remember_first_pages()
+        runner.execute()
+        return run.with_context(cliniko_accept_proposed_map=False, cliniko_run_now=False)
+
+    @classmethod
+    def record_figures(cls):
+        """The scenario's figures, logged for the lead to quote: records, counters, failures
+        by reason, requests made against the minimum (one per page read, two per file)."""
+        run = cls.migration_run
+        lines = run.resource_ids
+        statuses = Counter(entry["status"] for entry in cls.log)
+        # A read the run needs: a 200 (or the content link's 302), or the file host's answer
+        # whatever it is (an expired link's 403 is the one attempt a broken file gets).
+        good = Counter(
+            (e["path"], e["query"])
+            for e in cls.log
+            if e["status"] in (200, 302) or e["path"].startswith("/files/")
+        )
+        downloads = sum(1 for (path, _q) in good if path.endswith("/content"))
+        pages = sum(
+            1
+            for (path, _q) in good
+            if not path.startswith("/files/") and not path.endswith("/content")
+        )
+        failures = Counter()
+        for line in cls.env["cliniko.audit.log"].search(
+            [("run_id", "=", run.id), ("action", "=", "fail")]
+        ):
+            reason = re.sub(r"\d+", "N", (line.message or "").split(":", 1)[0])[:70]
+            failures["%s: %s" % (line.resource, reason)] += 1
+        figures = {
+            "records": sum(len(v) for v in cls.sandbox.clinic.resources.values()),
+            "planted": len(cls.planted) + len(cls.lookup_planted),
+            "fetched": sum(lines.mapped("fetched")),
+            "created": sum(lines.mapped("created")),
+            "updated": sum(lines.mapped("updated")),
+            "skipped": sum(lines.mapped("skipped")),
+            "failed": sum(lines.mapped("failed")),
+            "failures_by_reason": dict(sorted(failures.items())),
+            "requests_made": len(cls.log),
+            "requests_by_status": dict(statuses),
+            "requests_minimum": pages + 2 * downloads,
+            "requests_answered": sum(good.values()),
+            "read_twice": sum(n - 1 for n in good.values()),
+            "requests_hostile": len(cls.log) - sum(good.values()),
+            "fake_seconds_waited": round(sum(cls.clock.sleeps), 1),
+        }
+        _logger.info("hostile clinic figures: %s", json.dumps(figures, sort_keys=True))
+        print("HOSTILE CLINIC FIGURES", json.dumps(figures, sort_keys=True))  # for the lead
+        return figures
 
     # -- helpers -------------------------------------------------------------------------------
     def lines(self, **domain):
@@ -120,6 +214,41 @@ class TestHostileClinic(ClinikoSandboxCase):
         self.assertGreater(statuses[429], 0, "no 429 storm")
         self.assertGreater(statuses[0], 0, "no dropped connection")
         self.assertGreater(statuses[503] + statuses[500] + statuses[502], 0, "no 5xx")
+        in_a_row = longest = 0
+        for entry in self.log:
+            in_a_row = in_a_row + 1 if entry["status"] == 429 else 0
+            longest = max(longest, in_a_row)
+        self.assertGreaterEqual(longest, STORM, "no storm of 429s in a row")
+        self.assertGreaterEqual(statuses[500], 0.05 * len(self.log), "not 10 %% 5xx")
+
+    def test_requests_beyond_the_minimum_are_the_hostile_answers_only(self):
+        """Every page and file is read once; the requests beyond that are the refusals, the
+        429s, the 5xx and the drops, each retried once its wait is over."""
+        figures = self.figures
+        self.assertEqual(figures["read_twice"], 0, figures)
+        self.assertEqual(figures["requests_answered"], figures["requests_minimum"], figures)
+        by_status = figures["requests_by_status"]
+        hostile = sum(n for status, n in by_status.items() if status >= 400 or status == 0)
+        broken_file_answers = sum(
+            1 for e in self.log if e["path"].startswith("/files/") and e["status"] >= 400
+        )
+        self.assertEqual(figures["requests_hostile"], hostile - broken_file_answers, figures)
+        self.assertEqual(
+            figures["requests_made"], figures["requests_minimum"] + figures["requests_hostile"]
+        )
+
+    def test_every_resource_read_has_a_planted_record(self):
+        read = {
+            entry["path"].split("/")[2]
+            for entry in self.log
+            if entry["path"].startswith("/v1/") and entry["status"] == 200
+        }
+        planted = {resource for (resource, _id) in [*self.planted, *self.lookup_planted]}
+        # /bookings is the sandbox's view of the appointments and attendees, planted there.
+        self.assertFalse(
+            read - planted - {"user", "settings", "bookings"}, "read but nothing planted"
+        )
+        self.assertFalse(planted - read, "planted but never read")
 
     def test_counters_add_up_and_every_failure_has_its_reason(self):
         self.assertCountersAddUp(self.migration_run)
@@ -138,7 +267,15 @@ class TestHostileClinic(ClinikoSandboxCase):
             outcomes[(resource, kind)] = set(logged.mapped("action"))
             if "fail" in outcomes[(resource, kind)]:
                 self.assertTrue(logged.filtered(lambda line: line.action == "fail").message)
-            if kind in ("foreign_link", "null_link") and resource != "patient_attachments":
+            if resource == "patients" and kind in ("object_for_list", "bad_date"):
+                # a bad phone list or birth date costs that value, not the patient and its history
+                self.assertNotIn("fail", outcomes[(resource, kind)])
+                expected = "phone numbers" if kind == "object_for_list" else "date of birth"
+                self.assertIn(expected, " ".join(filter(None, logged.mapped("message"))))
+            elif resource == "attendees":
+                # the planted attendee is an individual appointment's: migrated with it
+                self.assertEqual(outcomes[(resource, kind)], {"skip"}, (resource, kind))
+            elif kind in ("foreign_link", "null_link") and resource != "patient_attachments":
                 self.assertEqual(outcomes[(resource, kind)], {"fail"}, (resource, kind))
         for attachment_id, how in self.broken.items():
             logged = self.lines(resource="patient_attachments", cliniko_id=attachment_id)
@@ -167,7 +304,7 @@ class TestHostileClinic(ClinikoSandboxCase):
                     )
 
     def test_a_rerun_creates_nothing_and_a_rollback_restores_every_table(self):
-        again = self.start_run()
+        again = self.run_on_the_clock()
         self.assertEqual(again.state, "done", again.error_message or again.log)
         self.assertCountersAddUp(again)
         self.assertEqual(sum(again.resource_ids.mapped("created")), 0)

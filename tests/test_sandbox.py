@@ -513,6 +513,15 @@ def test_fail_next_only_hits_matching_paths(sandbox, api):
     assert api.get(sandbox.url("/products")).status_code == 200
 
 
+def test_fail_next_with_429_is_a_storm_with_cliniko_s_reset(sandbox, api):
+    sandbox.fail_next(count=3, status=429, path_contains="/taxes")
+    answers = [api.get(sandbox.url("/taxes")) for _ in range(4)]
+    assert [a.status_code for a in answers] == [429, 429, 429, 200]
+    for limited in answers[:3]:
+        assert int(limited.headers["X-RateLimit-Reset"]) > time.time() - 1
+        assert "message" in limited.json()
+
+
 def test_fail_next_with_status_0_drops_the_connection(sandbox):
     sandbox.fail_next(count=1, status=0, path_contains="/taxes")
     with pytest.raises(requests.ConnectionError):

@@ -617,7 +617,8 @@ class ClinikoSandbox:
     # -- test controls ------------------------------------------------------------------------
     def fail_next(self, count=1, status=500, path_contains=None):
         """The next ``count`` requests whose path (with query) contains ``path_contains`` answer
-        ``status`` (500/502/503), or with ``status=0`` lose their connection unanswered."""
+        ``status`` (500/502/503; 429 as Cliniko's rate limit answers, its X-RateLimit-Reset a
+        second on), or with ``status=0`` lose their connection unanswered."""
         with self._lock:
             self._fail_rules.append([int(count), int(status), path_contains])
 
@@ -824,6 +825,12 @@ class ClinikoSandbox:
                     if rule[0] <= 0:
                         self._fail_rules.remove(rule)
                     break
+        if forced == 429:
+            return self._json(
+                429,
+                {"message": "Too many requests."},
+                [("X-RateLimit-Reset", str(math.ceil(self.clock()) + 1))],
+            )
         if forced is not None:
             return DROP if forced == 0 else self._server_error(forced)
         if draws[0] < self.drop_rate:
