@@ -262,7 +262,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
 
     def _booking(self, item):
         """The record that holds the schedule, practitioner, type and location."""
-        return item.record
+        return item.source
 
     def _up_to_date(self, item):
         if not super()._up_to_date(item):
@@ -272,8 +272,8 @@ class _VisitImporter(_ScheduleMixin, Importer):
         if booking is None or not item.ref.synced_at:
             return True
         ends = parse_datetime(booking.get("ends_at")) or parse_datetime(booking.get("starts_at"))
-        before = appointment_status(item.record, ends, item.ref.synced_at, self.attendance)
-        return before == appointment_status(item.record, ends, self.now, self.attendance)
+        before = appointment_status(item.source, ends, item.ref.synced_at, self.attendance)
+        return before == appointment_status(item.source, ends, self.now, self.attendance)
 
     def _finish(self, items):
         # before the page's audit lines and written digests are stored, so these count too
@@ -342,7 +342,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
             if booking is not None:
                 visits.append(
                     {
-                        "patient_id": link_id(item.record.get("patient")),
+                        "patient_id": link_id(item.source.get("patient")),
                         "practitioner_id": link_id(booking.get("practitioner")),
                         "business_id": link_id(booking.get("business")),
                         "appointment_type_id": link_id(booking.get("appointment_type")),
@@ -356,7 +356,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
         self._patient_leads = self.env["crm.lead"]._cliniko_patient_leads(partners)
 
     def map(self, item):
-        visit = read_visit(item.record, self._booking(item), self.attendance)
+        visit = read_visit(item.source, self._booking(item), self.attendance)
         if not visit["patient_id"]:
             raise MappingError("the appointment has no patient")
         partner = self._partners.get(visit["patient_id"])
@@ -375,7 +375,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
         visit.update(
             partner=partner,
             patient_lead=patient_lead,
-            status=appointment_status(item.record, visit["ends_at"], self.now, self.attendance),
+            status=appointment_status(item.source, visit["ends_at"], self.now, self.attendance),
         )
         item.message = "; ".join(warnings)
         return visit
@@ -562,7 +562,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
                 event.write(lead_link(lead))
                 item.audit("create", event)
             item.audit("create", lead)
-            item.main = lead
+            item.target = lead
 
     def _create_notes(self, items):
         events = self._own_events(items)
@@ -574,7 +574,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
                 event.write(lead_link(item.values["patient_lead"]))
                 item.audit("create", event)
             item.audit("create", note)
-            item.main = event or note
+            item.target = event or note
 
     # -- update ------------------------------------------------------------------------------
     def update_one(self, item, main):
@@ -702,7 +702,7 @@ class AttendeeImporter(_VisitImporter):
         return None
 
     def _booking(self, item):
-        booking_id = link_id(item.record.get("booking"))
+        booking_id = link_id(item.source.get("booking"))
         group = self._groups.get(booking_id)
         if group is None:
             unavailable = self.runner._counter("group_appointments").unavailable
@@ -715,7 +715,7 @@ class AttendeeImporter(_VisitImporter):
         return group
 
     def _session_event(self, item):
-        event = self._session_events.get(link_id(item.record.get("booking")))
+        event = self._session_events.get(link_id(item.source.get("booking")))
         return event or self.env["calendar.event"]
 
     def map(self, item):
@@ -733,7 +733,7 @@ class AttendeeImporter(_VisitImporter):
         )
         for item, note in zip(items, notes, strict=True):
             item.audit("create", note)
-            item.main = note
+            item.target = note
 
     def _update_own_event(self, item, lead, visit):
         event = self._session_event(item)
@@ -760,17 +760,17 @@ class GroupAppointmentImporter(_ScheduleMixin, Importer):
         for item in items:
             visits.append(
                 {
-                    "practitioner_id": link_id(item.record.get("practitioner")),
-                    "business_id": link_id(item.record.get("business")),
-                    "appointment_type_id": link_id(item.record.get("appointment_type")),
+                    "practitioner_id": link_id(item.source.get("practitioner")),
+                    "business_id": link_id(item.source.get("business")),
+                    "appointment_type_id": link_id(item.source.get("appointment_type")),
                 }
             )
-            patient_ids.update(str(pid) for pid in item.record.get("patient_ids") or [])
+            patient_ids.update(str(pid) for pid in item.source.get("patient_ids") or [])
         self._reference(visits)
         self._partners = self.lookups.bound("patients", patient_ids, "res.partner")
 
     def map(self, item):
-        record = item.record
+        record = item.source
         starts = parse_datetime(record.get("starts_at"))
         if not starts:
             raise MappingError("the group appointment has no start time")
@@ -833,7 +833,7 @@ class GroupAppointmentImporter(_ScheduleMixin, Importer):
         events = self.env["calendar.event"].create([item.values["event"] for item in items])
         for item, event in zip(items, events, strict=True):
             item.audit("create", event)
-            item.main = event
+            item.target = event
 
     def update_one(self, item, event):
         changed = self.write_changes(item, event, item.values["event"])
