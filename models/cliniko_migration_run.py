@@ -21,7 +21,9 @@ from odoo.exceptions import UserError
 from odoo.http import request
 
 from ..migration import graph
-from ..migration.runner import MigrationRunner, worker_alive
+from ..migration.locks import worker_alive
+from ..migration.rollback import RunRollback
+from ..migration.runner import MigrationRunner
 
 STATES = [
     ("draft", "Draft"),
@@ -276,7 +278,7 @@ class ClinikoMigrationRun(models.Model):
             if not runner._take_worker_lock():
                 raise UserError(self.env._("A worker took this run up: try again later."))
             try:
-                runner.rollback()
+                RunRollback(runner).rollback()
             finally:
                 runner._release_worker_lock()
         return True
