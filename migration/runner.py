@@ -105,6 +105,7 @@ class MigrationRunner:
         if not self.run.started_at:
             values["started_at"] = fields.Datetime.now()
         self.run.write(values)
+        self.run._cliniko_note_watermark()
         self._checkpoint()
 
     def work(self):
@@ -143,6 +144,7 @@ class MigrationRunner:
             self._fail("%s: %s" % (error.__class__.__name__, error))
         else:
             run.write({"state": "done", "finished_at": fields.Datetime.now()})
+            run._cliniko_advance_watermark()
         self._checkpoint()
         return True
 
@@ -192,6 +194,7 @@ class MigrationRunner:
         if counter.done:
             return True  # finished before the run was paused
         if resource.needs_practitioner_decisions:
+            self.run._cliniko_apply_practitioner_decisions()
             undecided = self.run._cliniko_undecided_practitioners()
             if undecided:
                 raise RunBlocked(
