@@ -1,71 +1,8 @@
 """Cliniko appointments -> ``crm.lead`` of kind "appointment" and ``calendar.event``.
 
-Three importers share the rules below.
-
-``individual_appointments``
-    One lead per appointment, linked to the patient's partner (``partner_id``) and to the
-    patient's lead (``cliniko_patient_lead_id``), with its start and end (UTC), duration, type,
-    location, practitioner (``user_id``: the user bound to the Cliniko practitioner, else empty)
-    and status (the stage), plus one private ``calendar.event`` whose attendees are the
-    practitioner's and the patient's partners. The binding points to the lead.
-``group_appointments``
-    One ``calendar.event`` per session (attendees: the practitioner and the partners of the
-    patients Cliniko lists as current attendees). A session belongs to no single patient, so it
-    gets no lead; the binding points to the event.
-``attendees``
-    Cliniko lists one attendee per individual appointment as well: those are skipped ("migrated
-    with its individual appointment"). A group attendance becomes a lead like an individual
-    appointment, with the start, end, type, practitioner and location of its group appointment
-    (read from Cliniko, one request per page) and a link to the session's event. Whether a
-    booking is individual or group is read from the bindings, then from Cliniko.
-
-Status, judged at the time of the run (``appointment_status``):
-
-==============  ==========================================================================
-cancelled       ``cancelled_at`` is set
-did_not_arrive  marked "did not arrive" (an attendee: ``arrived`` explicitly false)
-completed       ended before the run and not DNA, whether marked arrived or never marked:
-                clinics often do not mark arrivals, and an unmarked past visit took place
-arrived         marked arrived and not ended yet
-booked          not ended yet
-==============  ==========================================================================
-
-The lead goes to the stage of its status (``crm.stage._cliniko_stage``); a booked appointment of
-a type with a stage (the admin's type -> stage map) goes to that stage instead. Cancelled
-appointments are kept, in the Cancelled stage, with when, the reason code and text and the note.
-``expected_revenue`` is the type's price (the invoice importer replaces it with the invoiced
-total). The probability is 100 for a completed visit and 0 otherwise, given on create so Odoo's
-predictive lead scoring, meaningless for visits and the costliest part of a create, is skipped.
-Completed leads are closed at the visit's end (``date_closed``).
-
-Deleted appointments are counted and skipped; archived ones arrive archived; an appointment
-whose patient was not migrated (unknown to Cliniko, deleted, merged away or failed) fails with
-that reason. A practitioner, location or type that was not migrated leaves its field
-empty and says so in the audit line.
-
-Updates (Cliniko's ``updated_at`` moved, or time moved the status: a booked appointment that has
-ended since the last run): stage, salesperson, team and expected revenue are written only on
-create, so what staff change in Odoo stays; EXCEPT a change of the Cliniko status (cancelled,
-did not arrive, arrived, completed), which moves the lead to the stage of the new status.
-Everything else (schedule, type, location, cancellation, notes, archived) and the calendar event
-follow Cliniko. When a group appointment changes, the schedule of its attendance leads follows.
-
-Run option ``appointment_mode``: ``lead_per_appointment`` (above), or ``lead_per_patient``: no
-appointment lead; the calendar event goes on the patient's lead and each appointment becomes a
-note on the patient's lead, dated at the appointment's start (pages are read by start time, so
-the chatter runs oldest first). The binding of an individual appointment then points to its
-event, the binding of a group attendance to its note (the session's event is shared). The mode
-applies to appointments migrated for the first time.
-
-Nothing is sent: events are created without ``opportunity_id`` (set afterwards, so no "meeting
-scheduled" note), without ``res_model``/``res_id`` (no meeting activity), without reminders and
-in the silent context (no invitation). They are private (health data): their name (patient and
-type), location and description (patient, type, practitioner, location, status; never the notes)
-are read in full by clinical users only (``calendar.event._check_private_event_conditions`` in
-``models/cliniko_clinic_ui.py``), "Busy" to everyone else. ``opportunity_id`` and
-``res_model``/``res_id`` (written after create) link each event back to its lead. Times in
-names and notes are the clinic's: the location's time zone, else its first business's.
-The event of a cancelled appointment is archived: it stays as history but frees the slot.
+Three importers (individual appointments, group appointments, attendees) share the rules
+below. What each record becomes, the status rule, updates, ``appointment_mode`` and why nothing
+is sent: README.rst, "Appointments in detail".
 """
 
 import logging
