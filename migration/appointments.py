@@ -1,71 +1,8 @@
 """Cliniko appointments -> ``crm.lead`` of kind "appointment" and ``calendar.event``.
 
-Three importers share the rules below.
-
-``individual_appointments``
-    One lead per appointment, linked to the patient's partner (``partner_id``) and to the
-    patient's lead (``cliniko_patient_lead_id``), with its start and end (UTC), duration, type,
-    location, practitioner (``user_id``: the user bound to the Cliniko practitioner, else empty)
-    and status (the stage), plus one private ``calendar.event`` whose attendees are the
-    practitioner's and the patient's partners. The binding points to the lead.
-``group_appointments``
-    One ``calendar.event`` per session (attendees: the practitioner and the partners of the
-    patients Cliniko lists as current attendees). A session belongs to no single patient, so it
-    gets no lead; the binding points to the event.
-``attendees``
-    Cliniko lists one attendee per individual appointment as well: those are skipped ("migrated
-    with its individual appointment"). A group attendance becomes a lead like an individual
-    appointment, with the start, end, type, practitioner and location of its group appointment
-    (read from Cliniko, one request per page) and a link to the session's event. Whether a
-    booking is individual or group is read from the bindings, then from Cliniko.
-
-Status, judged at the time of the run (``appointment_status``):
-
-==============  ==========================================================================
-cancelled       ``cancelled_at`` is set
-did_not_arrive  marked "did not arrive" (an attendee: ``arrived`` explicitly false)
-completed       ended before the run and not DNA, whether marked arrived or never marked:
-                clinics often do not mark arrivals, and an unmarked past visit took place
-arrived         marked arrived and not ended yet
-booked          not ended yet
-==============  ==========================================================================
-
-The lead goes to the stage of its status (``crm.stage._cliniko_stage``); a booked appointment of
-a type with a stage (the admin's type -> stage map) goes to that stage instead. Cancelled
-appointments are kept, in the Cancelled stage, with when, the reason code and text and the note.
-``expected_revenue`` is the type's price (the invoice importer replaces it with the invoiced
-total). The probability is 100 for a completed visit and 0 otherwise, given on create so Odoo's
-predictive lead scoring, meaningless for visits and the costliest part of a create, is skipped.
-Completed leads are closed at the visit's end (``date_closed``).
-
-Deleted appointments are counted and skipped; archived ones arrive archived; an appointment
-whose patient was not migrated (unknown to Cliniko, deleted, merged away or failed) fails with
-that reason. A practitioner, location or type that was not migrated leaves its field
-empty and says so in the audit line.
-
-Updates (Cliniko's ``updated_at`` moved, or time moved the status: a booked appointment that has
-ended since the last run): stage, salesperson, team and expected revenue are written only on
-create, so what staff change in Odoo stays; EXCEPT a change of the Cliniko status (cancelled,
-did not arrive, arrived, completed), which moves the lead to the stage of the new status.
-Everything else (schedule, type, location, cancellation, notes, archived) and the calendar event
-follow Cliniko. When a group appointment changes, the schedule of its attendance leads follows.
-
-Run option ``appointment_mode``: ``lead_per_appointment`` (above), or ``lead_per_patient``: no
-appointment lead; the calendar event goes on the patient's lead and each appointment becomes a
-note on the patient's lead, dated at the appointment's start (pages are read by start time, so
-the chatter runs oldest first). The binding of an individual appointment then points to its
-event, the binding of a group attendance to its note (the session's event is shared). The mode
-applies to appointments migrated for the first time.
-
-Nothing is sent: events are created without ``opportunity_id`` (set afterwards, so no "meeting
-scheduled" note), without ``res_model``/``res_id`` (no meeting activity), without reminders and
-in the silent context (no invitation). They are private (health data): their name (patient and
-type), location and description (patient, type, practitioner, location, status; never the notes)
-are read in full by clinical users only (``calendar.event._check_private_event_conditions`` in
-``models/cliniko_clinic_ui.py``), "Busy" to everyone else. ``opportunity_id`` and
-``res_model``/``res_id`` (written after create) link each event back to its lead. Times in
-names and notes are the clinic's: the location's time zone, else its first business's.
-The event of a cancelled appointment is archived: it stays as history but frees the slot.
+Three importers (individual appointments, group appointments, attendees) share the rules
+below. What each record becomes, the status rule, updates, ``appointment_mode`` and why nothing
+is sent: README.rst, "Appointments in detail".
 """
 
 import logging
@@ -262,7 +199,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
 
     def _booking(self, item):
         """The record that holds the schedule, practitioner, type and location."""
-        return item.record
+        return item.source
 
     def _up_to_date(self, item):
         if not super()._up_to_date(item):
@@ -272,8 +209,8 @@ class _VisitImporter(_ScheduleMixin, Importer):
         if booking is None or not item.ref.synced_at:
             return True
         ends = parse_datetime(booking.get("ends_at")) or parse_datetime(booking.get("starts_at"))
-        before = appointment_status(item.record, ends, item.ref.synced_at, self.attendance)
-        return before == appointment_status(item.record, ends, self.now, self.attendance)
+        before = appointment_status(item.source, ends, item.ref.synced_at, self.attendance)
+        return before == appointment_status(item.source, ends, self.now, self.attendance)
 
     def _finish(self, items):
         # before the page's audit lines and written digests are stored, so these count too
@@ -342,7 +279,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
             if booking is not None:
                 visits.append(
                     {
-                        "patient_id": link_id(item.record.get("patient")),
+                        "patient_id": link_id(item.source.get("patient")),
                         "practitioner_id": link_id(booking.get("practitioner")),
                         "business_id": link_id(booking.get("business")),
                         "appointment_type_id": link_id(booking.get("appointment_type")),
@@ -356,7 +293,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
         self._patient_leads = self.env["crm.lead"]._cliniko_patient_leads(partners)
 
     def map(self, item):
-        visit = read_visit(item.record, self._booking(item), self.attendance)
+        visit = read_visit(item.source, self._booking(item), self.attendance)
         if not visit["patient_id"]:
             raise MappingError("the appointment has no patient")
         partner = self._partners.get(visit["patient_id"])
@@ -375,7 +312,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
         visit.update(
             partner=partner,
             patient_lead=patient_lead,
-            status=appointment_status(item.record, visit["ends_at"], self.now, self.attendance),
+            status=appointment_status(item.source, visit["ends_at"], self.now, self.attendance),
         )
         item.message = "; ".join(warnings)
         return visit
@@ -562,7 +499,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
                 event.write(lead_link(lead))
                 item.audit("create", event)
             item.audit("create", lead)
-            item.main = lead
+            item.target = lead
 
     def _create_notes(self, items):
         events = self._own_events(items)
@@ -574,7 +511,7 @@ class _VisitImporter(_ScheduleMixin, Importer):
                 event.write(lead_link(item.values["patient_lead"]))
                 item.audit("create", event)
             item.audit("create", note)
-            item.main = event or note
+            item.target = event or note
 
     # -- update ------------------------------------------------------------------------------
     def update_one(self, item, main):
@@ -702,7 +639,7 @@ class AttendeeImporter(_VisitImporter):
         return None
 
     def _booking(self, item):
-        booking_id = link_id(item.record.get("booking"))
+        booking_id = link_id(item.source.get("booking"))
         group = self._groups.get(booking_id)
         if group is None:
             unavailable = self.runner._counter("group_appointments").unavailable
@@ -715,7 +652,7 @@ class AttendeeImporter(_VisitImporter):
         return group
 
     def _session_event(self, item):
-        event = self._session_events.get(link_id(item.record.get("booking")))
+        event = self._session_events.get(link_id(item.source.get("booking")))
         return event or self.env["calendar.event"]
 
     def map(self, item):
@@ -733,7 +670,7 @@ class AttendeeImporter(_VisitImporter):
         )
         for item, note in zip(items, notes, strict=True):
             item.audit("create", note)
-            item.main = note
+            item.target = note
 
     def _update_own_event(self, item, lead, visit):
         event = self._session_event(item)
@@ -760,17 +697,17 @@ class GroupAppointmentImporter(_ScheduleMixin, Importer):
         for item in items:
             visits.append(
                 {
-                    "practitioner_id": link_id(item.record.get("practitioner")),
-                    "business_id": link_id(item.record.get("business")),
-                    "appointment_type_id": link_id(item.record.get("appointment_type")),
+                    "practitioner_id": link_id(item.source.get("practitioner")),
+                    "business_id": link_id(item.source.get("business")),
+                    "appointment_type_id": link_id(item.source.get("appointment_type")),
                 }
             )
-            patient_ids.update(str(pid) for pid in item.record.get("patient_ids") or [])
+            patient_ids.update(str(pid) for pid in item.source.get("patient_ids") or [])
         self._reference(visits)
         self._partners = self.lookups.bound("patients", patient_ids, "res.partner")
 
     def map(self, item):
-        record = item.record
+        record = item.source
         starts = parse_datetime(record.get("starts_at"))
         if not starts:
             raise MappingError("the group appointment has no start time")
@@ -833,7 +770,7 @@ class GroupAppointmentImporter(_ScheduleMixin, Importer):
         events = self.env["calendar.event"].create([item.values["event"] for item in items])
         for item, event in zip(items, events, strict=True):
             item.audit("create", event)
-            item.main = event
+            item.target = event
 
     def update_one(self, item, event):
         changed = self.write_changes(item, event, item.values["event"])

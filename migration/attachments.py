@@ -102,11 +102,11 @@ class PatientAttachmentImporter(Importer):
         return reason
 
     def prepare(self, items):
-        self._leads = patient_leads(self, [link_id(item.record.get("patient")) for item in items])
+        self._leads = patient_leads(self, [link_id(item.source.get("patient")) for item in items])
 
     def map(self, item):
-        lead = require_patient_lead(self._leads, link_id(item.record.get("patient")))
-        values = map_attachment(item.record)
+        lead = require_patient_lead(self._leads, link_id(item.source.get("patient")))
+        values = map_attachment(item.source)
         values["attachment"]["res_id"] = lead.id
         return values
 
@@ -175,7 +175,7 @@ class PatientAttachmentImporter(Importer):
                 "checksum mismatch: downloaded %s bytes (sha256 %s), Odoo stored %s bytes "
                 "(sha256 %s)" % (download["size"], download["sha256"], stored[1], stored[0])
             )
-        item.main = attachment
+        item.target = attachment
         item.audit("create", attachment)
 
     @staticmethod

@@ -125,7 +125,7 @@ class ContactImporter(Importer):
         return tags.ids
 
     def map(self, item):
-        values = map_contact(item.record, self.runner.region)
+        values = map_contact(item.source, self.runner.region)
         country, state = self.runner.resolve_address(**values["address"])
         values["partner"]["country_id"] = country.id or False
         values["partner"]["state_id"] = state.id or False
@@ -141,7 +141,7 @@ class ContactImporter(Importer):
             ]
         )
         for item, partner in zip(items, partners, strict=True):
-            item.main = partner
+            item.target = partner
             item.audit("create", partner)
 
     def update_one(self, item, partner):

@@ -126,13 +126,13 @@ class ExportPatientImporter(PatientImporter):
             else:  # bound already: an update enriched it, a skip found nothing new
                 stats["matched"] += 1
                 stats["enriched" if item.action == "update" else "unchanged"] += 1
-            if item.action != "fail" and (item.record.get("account_credit") or 0) > 0:
+            if item.action != "fail" and (item.source.get("account_credit") or 0) > 0:
                 stats["with_credit"] += 1
         return failed + items
 
     def map(self, item):
         values = super().map(item)
-        record = item.record
+        record = item.source
         file_only = {}
         if "account_credit" in self.present:
             file_only["cliniko_account_credit"] = record.get("account_credit") or 0.0

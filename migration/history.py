@@ -190,10 +190,10 @@ class HistoryImporter(Importer):
         if self._batch is not None and self._batch.leads is not None:
             self._leads = self._batch.leads  # looked up once for the whole merged chunk
             return
-        self._leads = patient_leads(self, [link_id(item.record.get("patient")) for item in items])
+        self._leads = patient_leads(self, [link_id(item.source.get("patient")) for item in items])
 
     def patient_lead(self, item):
-        return require_patient_lead(self._leads, link_id(item.record.get("patient")))
+        return require_patient_lead(self._leads, link_id(item.source.get("patient")))
 
     def message_values(self, item, role, lead, values):
         """Values of one ``mail.message`` on ``lead``; headers are completed at create time."""
@@ -245,7 +245,7 @@ class HistoryImporter(Importer):
         messages = self.env["mail.message"].create(vals_list)
         for (item, role), message in zip(owners, messages, strict=True):
             if role == "patient":
-                item.main = message
+                item.target = message
                 item.audit("create", message)
             else:
                 item.audit("create", message, "copy on the %s lead" % role)
@@ -359,7 +359,7 @@ class HistoryImporter(Importer):
                 items.extend(Importer.import_page(member, records))
             finally:
                 member._batch = None
-        creates = sorted(batch.creates, key=lambda pair: position[id(pair[1].record)])
+        creates = sorted(batch.creates, key=lambda pair: position[id(pair[1].source)])
         self._create_in_order(creates)
         for member, member_items in batch.finishes:
             member.after_page(member_items)
@@ -378,7 +378,7 @@ class HistoryImporter(Importer):
             self.env.invalidate_all()
             for member, item in pairs:
                 item.audits.clear()
-                item.main = None
+                item.target = None
                 member._guarded(item, lambda member=member, item=item: member.create_batch([item]))
             return
         for _member, item in pairs:
@@ -413,7 +413,7 @@ class TreatmentNoteImporter(HistoryImporter):
 
     def prepare(self, items):
         super().prepare(items)
-        records = [item.record for item in items]
+        records = [item.source for item in items]
         practitioner_ids = {link_id(record.get("practitioner")) for record in records} - {None}
         self._authors = {
             cliniko_id: _partner_of(record)
@@ -470,7 +470,7 @@ class TreatmentNoteImporter(HistoryImporter):
         return found
 
     def map(self, item):
-        record = item.record
+        record = item.source
         lead = self.patient_lead(item)
         date = self.message_date(record)
         if not date:
@@ -580,7 +580,7 @@ class CommunicationImporter(HistoryImporter):
         return location.partner_id
 
     def map(self, item):
-        record = item.record
+        record = item.source
         lead = self.patient_lead(item)
         date = self.message_date(record)
         if not date:
@@ -620,7 +620,7 @@ class PatientFormImporter(HistoryImporter):
 
     def prepare(self, items):
         super().prepare(items)
-        booking_ids = {link_id(item.record.get("booking")) for item in items} - {None}
+        booking_ids = {link_id(item.source.get("booking")) for item in items} - {None}
         self._appointments = self.runner.records("individual_appointments", booking_ids)
 
     def _practitioner_user(self, record):
@@ -629,7 +629,7 @@ class PatientFormImporter(HistoryImporter):
         return visit.user_id if visit is not None and visit._name == "crm.lead" else None
 
     def map(self, item):
-        record = item.record
+        record = item.source
         lead = self.patient_lead(item)
         date = self.message_date(record)
         if not date:

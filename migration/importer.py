@@ -38,17 +38,19 @@ class RunBlocked(Exception):
 
 
 class Item:
-    """One Cliniko record on its way through the importer, and what became of it."""
+    """One Cliniko record on its way through the importer, and what became of it.
+
+    ``source`` is the Cliniko record (a dict); ``target`` the main Odoo record it became."""
 
     __slots__ = (
-        "record",
+        "source",
         "cliniko_id",
         "ref",
         "action",
         "message",
         "values",
         "audits",
-        "main",
+        "target",
         "updated_at",
         "ref_previous",
         "written",
@@ -56,15 +58,15 @@ class Item:
     )
 
     def __init__(self, record):
-        self.record = record if isinstance(record, dict) else {}
-        record = self.record
+        self.source = record if isinstance(record, dict) else {}
+        record = self.source
         self.cliniko_id = str(record.get("id") or "")
         self.ref = None
         self.action = None
         self.message = ""
         self.values = None
         self.audits = []
-        self.main = None
+        self.target = None
         try:
             self.updated_at = parse_datetime(record.get("updated_at"))
         except (TypeError, ValueError, AttributeError):
@@ -236,13 +238,13 @@ class Importer:
         raise NotImplementedError
 
     def create_batch(self, items):
-        """Create the Odoo records of ``items``; set ``item.main`` and audit each record.
+        """Create the Odoo records of ``items``; set ``item.target`` and audit each record.
 
         By default one ``model`` record per item from its mapped values; importers writing
         several records per item override it."""
         records = self.env[self.model].create([item.values for item in items])
         for item, record in zip(items, records, strict=True):
-            item.main = record
+            item.target = record
             item.audit("create", record)
 
     def update_one(self, item, main):
@@ -314,7 +316,7 @@ class Importer:
                 item.done("fail", problem)
                 continue
             try:
-                reason = self.skip_reason(item.record)
+                reason = self.skip_reason(item.source)
             except RECORD_ERRORS as error:
                 item.done("fail", record_error_text(error))
                 continue
@@ -352,7 +354,7 @@ class Importer:
         """Why Cliniko's record cannot be trusted at all, or None: a relation pointing at
         another host than the API's (its id would be read as one of this clinic's), or a
         relation that is not a link object."""
-        for key, value in item.record.items():
+        for key, value in item.source.items():
             if key == "links" or not isinstance(value, dict) or "links" not in value:
                 continue
             links = value.get("links")
@@ -403,7 +405,7 @@ class Importer:
             self.env.invalidate_all()
             for item in items:
                 item.audits.clear()
-                item.main = None
+                item.target = None
                 self._guarded(item, lambda item=item: self.create_batch([item]))
             return
         for item in items:
@@ -412,7 +414,7 @@ class Importer:
     def _update(self, item, main):
         # an update that left conflicting fields alone is still an update (counted both ways)
         changed = self.update_one(item, main) or bool(item.conflicts)
-        item.main = main
+        item.target = main
         item.done("update" if changed else "skip", "" if changed else "no change")
 
     def _guarded(self, item, work):
@@ -424,7 +426,7 @@ class Importer:
         except Exception as error:  # noqa: BLE001 - recorded on the item, never swallowed
             self.env.invalidate_all()
             item.audits.clear()
-            item.main = None
+            item.target = None
             item.done("fail", _error_text(error))
             return
         if item.action is None:
@@ -432,7 +434,7 @@ class Importer:
 
     def _finish(self, items):
         bindings = [
-            (item.cliniko_id, item.main, item.updated_at, item.ref)
+            (item.cliniko_id, item.target, item.updated_at, item.ref)
             for item in items
             if item.action in ("create", "update")
         ]
@@ -444,12 +446,12 @@ class Importer:
         for item in items:
             for action, record, message, previous in item.audits:
                 ref_previous = previous_refs.get(item.cliniko_id)
-                if action == "update" and record == item.main and ref_previous:
+                if action == "update" and record == item.target and ref_previous:
                     # the binding changed too: the rollback of this line puts it back
                     previous = dict(previous or {}, __ref__=ref_previous)  # noqa: PLW2901
                 audit_values.append(self._audit_values(item, action, record, message, previous))
             if not item.audits:
-                audit_values.append(self._audit_values(item, item.action, item.main, "", None))
+                audit_values.append(self._audit_values(item, item.action, item.target, "", None))
         self.runner.audit(audit_values)
         self.runner.count(self.resource, items)
 

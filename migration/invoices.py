@@ -139,7 +139,7 @@ class InvoiceImporter(ListsDeletedToo, Importer):
         wanted = {"patient": set(), "appointment": set(), "attendee": set()}
         wanted.update(practitioner=set(), business=set())
         for item in items:
-            for name, cliniko_id in _links(item.record, *wanted).items():
+            for name, cliniko_id in _links(item.source, *wanted).items():
                 if cliniko_id:
                     wanted[name].add(cliniko_id)
         records = self.runner.records
@@ -152,7 +152,7 @@ class InvoiceImporter(ListsDeletedToo, Importer):
         self.businesses = records("businesses", list(wanted["business"]))
 
     def map(self, item):
-        record = item.record
+        record = item.source
         links = _links(record, "patient", "appointment", "attendee", "practitioner", "business")
         if not links["patient"]:
             raise MappingError("the invoice has no patient")
@@ -192,7 +192,7 @@ class InvoiceImporter(ListsDeletedToo, Importer):
 
     def create_batch(self, items):
         super().create_batch(items)
-        self._set_visit_revenue([(item, item.main.appointment_lead_id) for item in items])
+        self._set_visit_revenue([(item, item.target.appointment_lead_id) for item in items])
 
     def update_one(self, item, invoice):
         previous_lead = invoice.appointment_lead_id
@@ -235,7 +235,7 @@ class InvoiceItemImporter(ListsDeletedToo, Importer):
     def prepare(self, items):
         wanted = {"invoice": set(), "billable_item": set(), "product": set()}
         for item in items:
-            for name, cliniko_id in _links(item.record, *wanted).items():
+            for name, cliniko_id in _links(item.source, *wanted).items():
                 if cliniko_id:
                     wanted[name].add(cliniko_id)
         records = self.runner.records
@@ -249,7 +249,7 @@ class InvoiceItemImporter(ListsDeletedToo, Importer):
         self.products = records("products", list(wanted["product"]))
 
     def map(self, item):
-        record = item.record
+        record = item.source
         links = _links(record, "invoice", "billable_item", "product")
         if not links["invoice"]:
             raise MappingError("the invoice item has no invoice")

@@ -43,7 +43,7 @@ class ListsDeletedToo:
     def import_page(self, records):
         items = super().import_page(records)
         deleted = [
-            item for item in items if item.action == "skip" and item.record.get("deleted_at")
+            item for item in items if item.action == "skip" and item.source.get("deleted_at")
         ]
         refs = self.binder.to_internal(self.resource, [item.cliniko_id for item in deleted])
         lines = []
@@ -90,7 +90,7 @@ class LeadDetailImporter(Importer):
     fields = ()
 
     def prepare(self, items):
-        patient_ids = {link_id(item.record.get("patient")) for item in items}
+        patient_ids = {link_id(item.source.get("patient")) for item in items}
         partners = self.runner.records("patients", [pid for pid in patient_ids if pid])
         leads = self.env["crm.lead"]._cliniko_patient_leads(
             self.env["res.partner"].union(*partners.values())
@@ -98,7 +98,7 @@ class LeadDetailImporter(Importer):
         self.leads = {pid: leads.get(partner.id) for pid, partner in partners.items()}
 
     def map(self, item):
-        patient_id = link_id(item.record.get("patient"))
+        patient_id = link_id(item.source.get("patient"))
         if not patient_id:
             raise MappingError("the record has no patient")
         lead = self.leads.get(patient_id)
@@ -129,7 +129,7 @@ class LeadDetailImporter(Importer):
         super()._update(item, main)
         # Bind to the lead the record belongs to now (the template keeps the old one).
         if item.action == "update":
-            item.main = item.values["lead"]
+            item.target = item.values["lead"]
 
     def _write_leads(self, items, lead=None, remove=False):
         """Apply the items lead by lead (their patient's, or ``lead``), in order: one audited
@@ -143,7 +143,7 @@ class LeadDetailImporter(Importer):
             values = copy.deepcopy(start)
             for item in lead_items:
                 if not remove:
-                    item.main = target
+                    item.target = target
                 new_values = self.apply(copy.deepcopy(values), item, remove=remove)
                 diff = [name for name in self.fields if new_values[name] != values[name]]
                 if diff:
@@ -163,7 +163,7 @@ class LeadDetailImporter(Importer):
         new = [
             item.cliniko_id
             for item in items
-            if item.action in ("create", "update") and not item.ref and item.main
+            if item.action in ("create", "update") and not item.ref and item.target
         ]
         refs = self.binder.to_internal(self.resource, new)
         self.runner.audit(
@@ -191,15 +191,15 @@ class MedicalAlertImporter(ListsDeletedToo, LeadDetailImporter):
         self._write_leads([item], lead=lead, remove=True)
 
     def entry(self, item):
-        name = text(item.record.get("name"))
+        name = text(item.source.get("name"))
         if not name:
             raise MappingError("the medical alert has no text")
-        archived = bool(item.record.get("archived_at"))
+        archived = bool(item.source.get("archived_at"))
         if archived:
             _note(item, "archived in Cliniko: kept, not shown in the banner")
         return {
             "name": name,
-            "created_at": text(item.record.get("created_at")) or "",
+            "created_at": text(item.source.get("created_at")) or "",
             "archived": archived,
         }
 
@@ -233,11 +233,11 @@ class PatientCaseImporter(LeadDetailImporter):
 
     def prepare(self, items):
         super().prepare(items)
-        contact_ids = {link_id(item.record.get("contact")) for item in items}
+        contact_ids = {link_id(item.source.get("contact")) for item in items}
         self.contacts = self.runner.records("contacts", [cid for cid in contact_ids if cid])
 
     def entry(self, item):
-        record = item.record
+        record = item.source
         name = text(record.get("name")) or "Patient case %s" % item.cliniko_id
         contact_id = link_id(record.get("contact"))
         contact = self.contacts.get(contact_id) if contact_id else None
@@ -366,8 +366,8 @@ class ReferralSourceImporter(LeadDetailImporter):
         super().prepare(items)
         wanted = {"Patient": set(), "Contact": set()}
         for item in items:
-            kind = text(item.record.get("referrer_type"))
-            referrer_id = link_id(item.record.get("referrer"))
+            kind = text(item.source.get("referrer_type"))
+            referrer_id = link_id(item.source.get("referrer"))
             if kind in wanted and referrer_id:
                 wanted[kind].add(referrer_id)
         self.referrers = {
@@ -376,7 +376,7 @@ class ReferralSourceImporter(LeadDetailImporter):
         }
 
     def entry(self, item):
-        record = item.record
+        record = item.source
         type_id = link_id(record.get("referral_source_type"))
         type_name = self.source_types.get(type_id) if type_id else None
         if type_id and not type_name:

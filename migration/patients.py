@@ -394,7 +394,7 @@ class PatientImporter(Importer):
         return payers
 
     def prepare(self, items):
-        doctor_ids = {link_id(item.record.get("referring_doctor")) for item in items}
+        doctor_ids = {link_id(item.source.get("referring_doctor")) for item in items}
         self.doctors = self.runner.records("contacts", [i for i in doctor_ids if i])
 
     def skip_reason(self, record):
@@ -404,7 +404,7 @@ class PatientImporter(Importer):
         return super().skip_reason(record)
 
     def map(self, item):
-        values = map_patient(item.record, self.runner.region)
+        values = map_patient(item.source, self.runner.region)
         country, state = self.runner.resolve_address(**values["address"])
         for target in ("partner", "lead"):
             values[target]["country_id"] = country.id or False
@@ -415,7 +415,7 @@ class PatientImporter(Importer):
             if name in values["partner"]:
                 values["lead"].setdefault(name, values["partner"][name])
         values["lead"].update(self.patient_lead_defaults)
-        values["lead"].update(self._links(item.record, values["warnings"]))
+        values["lead"].update(self._links(item.source, values["warnings"]))
         item.message = "; ".join(values["warnings"])
         return values
 
@@ -455,7 +455,7 @@ class PatientImporter(Importer):
         for item, partner, lead in zip(items, partners, leads, strict=True):
             item.wrote(partner, item.values["partner"])
             item.wrote(lead, item.values["lead"])
-            item.main = partner
+            item.target = partner
             item.audit("create", partner)
             item.audit("create", lead)
 

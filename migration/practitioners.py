@@ -187,7 +187,7 @@ class PractitionerImporter(Importer):
         return None
 
     def map(self, item):
-        return {"user": map_practitioner(item.record), "name": practitioner_name(item.record)}
+        return {"user": map_practitioner(item.source), "name": practitioner_name(item.source)}
 
     def create_batch(self, items):
         """Create the placeholder users at once; bind the others to their existing user."""
@@ -209,7 +209,7 @@ class PractitionerImporter(Importer):
             item.audit("create", user, "placeholder user (no login e-mail, nothing sent)")
             self._bound(item, user)
         for item in items:
-            if item.main:
+            if item.target:
                 continue
             plan = self._plans[item.cliniko_id]
             user = plan.user
@@ -460,7 +460,7 @@ class PractitionerImporter(Importer):
             digests.write({"user_ids": [Command.unlink(user.id) for user in users]})
 
     def _bound(self, item, user):
-        item.main = user
+        item.target = user
         self._created.discard(item.cliniko_id)
         if user.cliniko_placeholder and not self._plans[item.cliniko_id].user:
             self._created.add(item.cliniko_id)

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from odoo.tools import plaintext2html
 
 from .importer import MappingError, register
-from .reference import RecordImporter, to_integer
+from .reference import OneToOneImporter, to_integer
 from .values import link_id, text
 
 
@@ -88,7 +88,7 @@ def map_product(record, taxes):
     return values, warnings, text(record.get("notes"))
 
 
-class ProductTemplateImporter(RecordImporter):
+class ProductTemplateImporter(OneToOneImporter):
     """Shared by billable items and products: the taxes, the company, the create-only type."""
 
     model = "product.template"
@@ -111,7 +111,7 @@ class BillableItemImporter(ProductTemplateImporter):
     resource = "billable_items"
 
     def map(self, item):
-        values, warnings = map_billable_item(item.record, self._taxes)
+        values, warnings = map_billable_item(item.source, self._taxes)
         return self._finish_values(item, values, warnings)
 
 
@@ -122,6 +122,6 @@ class ProductImporter(ProductTemplateImporter):
     resource = "products"
 
     def map(self, item):
-        values, warnings, notes = map_product(item.record, self._taxes)
+        values, warnings, notes = map_product(item.source, self._taxes)
         values["description"] = plaintext2html(notes) if notes else False
         return self._finish_values(item, values, warnings)

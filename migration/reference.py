@@ -3,7 +3,7 @@
 
 ``map_business`` and ``map_appointment_type`` are the pure mapping rules (no Odoo); the
 importers resolve countries, states and default billable items, write and audit.
-``RecordImporter`` is the shape shared by every importer whose Cliniko record becomes exactly
+``OneToOneImporter`` is the shape shared by every importer whose Cliniko record becomes exactly
 one Odoo record (here and in ``products.py``).
 """
 
@@ -17,7 +17,7 @@ from .values import link_id, normalize_email, text
 _HEX_COLOR = re.compile(r"^#?([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 
-class RecordImporter(Importer):
+class OneToOneImporter(Importer):
     """One Cliniko record -> one Odoo record of ``model``, created in batches."""
 
     def owner_values(self):
@@ -126,14 +126,14 @@ def to_integer(value):
 
 
 @register
-class LocationImporter(RecordImporter):
+class LocationImporter(OneToOneImporter):
     """Cliniko businesses (active and archived) -> clinic locations."""
 
     resource = "businesses"
     model = "cliniko.location"
 
     def map(self, item):
-        mapped = map_business(item.record)
+        mapped = map_business(item.source)
         country, state = self.runner.resolve_address(**mapped["address"])
         values = dict(
             mapped["values"],
@@ -146,7 +146,7 @@ class LocationImporter(RecordImporter):
 
 
 @register
-class AppointmentTypeImporter(RecordImporter):
+class AppointmentTypeImporter(OneToOneImporter):
     """Cliniko appointment types (active and archived) -> clinic appointment types, each with
     its default billable item (migrated first) as product, which gives it its price."""
 
@@ -157,7 +157,7 @@ class AppointmentTypeImporter(RecordImporter):
         self._mapped = {}
         for item in items:
             try:
-                self._mapped[item.cliniko_id] = map_appointment_type(item.record)
+                self._mapped[item.cliniko_id] = map_appointment_type(item.source)
             except MappingError as error:
                 self._mapped[item.cliniko_id] = error
         mapped = [value for value in self._mapped.values() if isinstance(value, dict)]

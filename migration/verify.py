@@ -146,7 +146,7 @@ def _compare_resource(runner, importer):
         items = [
             item
             for item in items
-            if item.cliniko_id in refs and not importer.skip_reason(item.record)
+            if item.cliniko_id in refs and not importer.skip_reason(item.source)
         ]
         for item in items:
             item.ref = refs[item.cliniko_id]
@@ -206,7 +206,7 @@ def _compare_record(plan, resource, item, expected, record):
             "res_id": record.id,
             "field": name,
             "source_path": source_path,
-            "source": _source_value(item.record, source_path),
+            "source": _source_value(item.source, source_path),
             "expected": _shown(field, wanted),
             "actual": _shown(field, record[name]),
             "match": match,

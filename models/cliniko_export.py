@@ -247,8 +247,8 @@ class ClinikoMigrationRun(models.Model):
             return self.field_map_id if self.field_map_id.state == "confirmed" else None
         return super()._cliniko_ensure_field_map(client=client)
 
-    def _cliniko_check_startable(self):
-        super()._cliniko_check_startable()
+    def _cliniko_check_export_files(self):
+        """A start check (``START_CHECKS``): a Data Export run's files can be read."""
         if self.run_type == "export":
             self._cliniko_export_files()
 

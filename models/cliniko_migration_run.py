@@ -21,7 +21,9 @@ from odoo.exceptions import UserError
 from odoo.http import request
 
 from ..migration import graph
-from ..migration.runner import MigrationRunner, worker_alive
+from ..migration.locks import worker_alive
+from ..migration.rollback import RunRollback
+from ..migration.runner import MigrationRunner
 
 STATES = [
     ("draft", "Draft"),
@@ -154,12 +156,25 @@ class ClinikoMigrationRun(models.Model):
         stamp = fields.Datetime.to_string(fields.Datetime.now())
         self.log = "%s%s %s\n" % (self.log or "", stamp, line)
 
-    def _cliniko_check_startable(self):
-        """Raise a UserError saying why this run may not move any record yet.
+    # The checks a run passes before it moves any record, in this order; each raises a
+    # UserError saying why not. They live beside what they check (the files named), but their
+    # order is said here once, not by the order the model files are imported in.
+    START_CHECKS = (
+        "_cliniko_check_state",  # here
+        "_cliniko_check_connection_free",  # cliniko_migration_run_delta.py: takes the lock
+        "_cliniko_check_field_map",  # cliniko_migration_run_map.py
+        "_cliniko_check_practitioners_decided",  # cliniko_migration_run_practitioners_ui.py
+        "_cliniko_check_export_files",  # cliniko_export.py: Data Export runs only
+    )
 
-        Extended by the workflow steps that must come first (e.g. a confirmed field map).
-        """
+    def _cliniko_check_startable(self):
+        """Raise a UserError saying why this run may not move any record yet: the first
+        of ``START_CHECKS`` that fails."""
         self.ensure_one()
+        for check in self.START_CHECKS:
+            getattr(self, check)()
+
+    def _cliniko_check_state(self):
         if self.state not in ("draft", "blocked") and not self._cliniko_is_interrupted():
             raise UserError(self.env._("Only a draft or paused run can be started."))
 
@@ -276,7 +291,7 @@ class ClinikoMigrationRun(models.Model):
             if not runner._take_worker_lock():
                 raise UserError(self.env._("A worker took this run up: try again later."))
             try:
-                runner.rollback()
+                RunRollback(runner).rollback()
             finally:
                 runner._release_worker_lock()
         return True

@@ -70,8 +70,8 @@ class ClinikoMigrationRun(models.Model):
             ).format(body)
 
     # -- lock --------------------------------------------------------------------------------
-    def _cliniko_check_startable(self):
-        super()._cliniko_check_startable()
+    def _cliniko_check_connection_free(self):
+        """A start check (``START_CHECKS``): no other run of the connection is running."""
         self.connection_id._cliniko_lock_for_run(self)
 
     # -- start -------------------------------------------------------------------------------
@@ -82,20 +82,16 @@ class ClinikoMigrationRun(models.Model):
             return DeltaRunner(self)
         return super()._cliniko_runner(**options)
 
-    def write(self, vals):
-        result = super().write(vals)
-        if vals.get("state") == "running":
-            for run in self.filtered(lambda run: not run.delta_watermark):
-                # A full run's watermark: when it started reading (kept on a resumed run).
-                run.delta_watermark = run.started_at or fields.Datetime.now()
-        elif vals.get("state") == "done":
-            for run in self:
-                run._cliniko_advance_watermark()
-        return result
+    def _cliniko_note_watermark(self):
+        """The run's watermark: when it started reading (kept on a resumed run). The runner
+        calls it once the run is marked running."""
+        for run in self.filtered(lambda run: not run.delta_watermark):
+            run.delta_watermark = run.started_at or fields.Datetime.now()
 
     def _cliniko_advance_watermark(self):
         """Move the connection's watermark to this run's: only after a successful full
-        migration of everything, or a successful delta."""
+        migration of everything, or a successful delta. The runner calls it once the run is
+        marked done."""
         self.ensure_one()
         complete = self.run_type == "delta" or (
             self.run_type == "full" and not self._selected_resources()

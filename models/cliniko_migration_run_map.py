@@ -100,8 +100,8 @@ class ClinikoMigrationRun(models.Model):
         return super().create(vals_list)
 
     # -- the field map gate --------------------------------------------------------------------
-    def _cliniko_check_startable(self):
-        super()._cliniko_check_startable()
+    def _cliniko_check_field_map(self):
+        """A start check (``START_CHECKS``): the run has a confirmed field map."""
         if not self._cliniko_accepts_proposed_map():
             self._cliniko_ensure_field_map()
         # else the runner proposes and confirms the map as its first step (``_prepare``), so

@@ -38,15 +38,10 @@ class ClinikoMigrationRun(models.Model):
                 run.practitioner_decision_ids.filtered(lambda decision: not decision.decision)
             )
 
-    def _cliniko_undecided_practitioners(self):
-        """The decisions still empty. The runner asks at the gate before appointments,
-        whatever started it, so the decisions taken since the practitioners were read are
-        carried out here first: appointments then find their practitioner's user."""
-        self._cliniko_apply_practitioner_decisions()
-        return super()._cliniko_undecided_practitioners()
-
     def _cliniko_apply_practitioner_decisions(self):
-        """Carry out the decisions taken since the run read its practitioners."""
+        """Carry out the decisions taken since the run read its practitioners. The runner
+        does so at the gate before appointments, whatever started it, so appointments find
+        their practitioner's user."""
         self.ensure_one()
         read = self.resource_ids.filtered(
             lambda line: line.resource == "practitioners" and line.done
@@ -55,6 +50,7 @@ class ClinikoMigrationRun(models.Model):
             lambda decision: decision.decision and not decision.applied
         )
         if read and pending:
-            # A runner of its own (the caller's is not at hand): a handful of requests.
+            # A runner of its own, not the caller's (a delta runner narrows and observes what
+            # its client reads): a handful of requests.
             runner = MigrationRunner(self)
             PractitionerImporter(runner).apply_decisions(pending.with_env(runner.env))

@@ -28,8 +28,8 @@ class ClinikoMigrationRun(models.Model):
         string="Practitioners Read", readonly=True, copy=False
     )
 
-    def _cliniko_check_startable(self):
-        super()._cliniko_check_startable()
+    def _cliniko_check_practitioners_decided(self):
+        """A start check (``START_CHECKS``): every practitioner without a user has a decision."""
         if self.unmatched_practitioners or not self.practitioner_decision_ids:
             return
         undecided = self.practitioner_decision_ids.filtered(lambda decision: not decision.decision)

@@ -4,7 +4,7 @@ from odoo.exceptions import UserError
 from odoo.sql_db import db_connect
 from odoo.tests import tagged
 
-from ..migration.runner import WORKER_LOCK_NAMESPACE
+from ..migration.locks import WORKER_LOCK_NAMESPACE
 from .common import ClinikoSandboxCase
 
 

@@ -2,7 +2,7 @@
 
 The counts come from the run's audit log (one line per record the run created or updated);
 the records a person changed since the run are found with the same rule the rollback
-applies (``MigrationRunner.kept_records``). Confirming calls the run's rollback, which is
+applies (``RunRollback.kept_records``). Confirming calls the run's rollback, which is
 safe to run twice: a run already rolled back is left as it is.
 """
 
@@ -11,6 +11,7 @@ from markupsafe import Markup, escape
 from odoo import api, fields, models
 
 from ..migration import graph
+from ..migration.rollback import RunRollback
 from ..migration.runner import MigrationRunner
 
 KEPT_SHOWN = 50
@@ -44,9 +45,9 @@ class ClinikoRollbackWizard(models.TransientModel):
         run = self.run_id
         if not run or run.state == "rolled_back":
             return result
-        runner = MigrationRunner(run)
-        lines, _rank = runner._rollback_lines()
-        kept = runner.kept_records(lines)
+        rollback = RunRollback(MigrationRunner(run))
+        lines, _rank = rollback.lines_in_order()
+        kept = rollback.kept_records(lines)
         for line in lines:
             try:
                 label = graph.get(line.resource).label
