@@ -8,13 +8,16 @@ import uuid
 
 import odoo
 from odoo.sql_db import db_connect
-from odoo.tests import TransactionCase
+from odoo.tests import TransactionCase, tagged
 from odoo.tools import config
 
 from ..models.cliniko_connection import SANDBOX_PARAM
 from ..tools.cliniko_sandbox import ClinikoSandbox
 
 
+# After every module is installed (Odoo's runner runs at_install tests before auto-installed
+# modules such as crm_iap_enrich are in), as pytest-odoo runs them; subclasses inherit it.
+@tagged("post_install", "-at_install")
 class ClinikoSandboxCase(TransactionCase):
     """A TransactionCase with a started sandbox (``cls.sandbox``) and ``cls.connection``."""
 

@@ -8,13 +8,14 @@ import tempfile
 import time
 
 from odoo.sql_db import db_connect
-from odoo.tests import BaseCase
+from odoo.tests import BaseCase, tagged
 
 from ..tools import sandbox_exports
 from ..tools.cliniko_sandbox import ClinikoSandbox
 from .common import odoo_command, spare_database
 
 
+@tagged("post_install", "-at_install")
 class TestCliniko(BaseCase):
     """``odoo-bin cliniko migrate`` then ``cliniko rollback`` on a database of their own."""
 

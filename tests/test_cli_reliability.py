@@ -9,7 +9,7 @@ import re
 import subprocess
 
 from odoo.sql_db import db_connect
-from odoo.tests import BaseCase
+from odoo.tests import BaseCase, tagged
 
 from ..tools.cliniko_sandbox import ClinikoSandbox
 from .common import odoo_command, spare_database
@@ -17,6 +17,7 @@ from .common import odoo_command, spare_database
 ODOO_LOG_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d+ \d+ [A-Z]+ ")
 
 
+@tagged("post_install", "-at_install")
 class TestClinikoCommandReliability(BaseCase):
     @classmethod
     def setUpClass(cls):

@@ -567,6 +567,7 @@ def _cli_module():
     return module
 
 
+@tagged("post_install", "-at_install")
 class TestCommandLineKey(BaseCase):
     """The key reaches the command without showing in the process list or shell history."""
 

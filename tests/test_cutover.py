@@ -2,7 +2,7 @@
 
 from odoo import api
 from odoo.exceptions import UserError
-from odoo.tests import TransactionCase
+from odoo.tests import TransactionCase, tagged
 
 from ..migration.runner import MigrationRunner
 from .delta_common import DeltaCase
@@ -74,6 +74,7 @@ class TestCutover(DeltaCase):
         self.assertIn("still running", summary["error"])
 
 
+@tagged("post_install", "-at_install")
 class TestLockAcrossTransactions(TransactionCase):
     """Two database transactions (two cursors) start a run of the same connection at once."""
 

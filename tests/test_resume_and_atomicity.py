@@ -21,7 +21,7 @@ from collections import Counter
 from urllib.parse import parse_qsl
 
 from odoo.sql_db import db_connect
-from odoo.tests import BaseCase
+from odoo.tests import BaseCase, tagged
 
 from ..migration.history import HISTORY_RESOURCES
 from ..tools.cliniko_sandbox import ClinikoSandbox
@@ -160,6 +160,7 @@ class TestAnApiErrorInTheMiddleOfAPage(ClinikoSandboxCase):
         self.assertEqual((line.fetched, line.created, line.failed), (3, 3, 0))
 
 
+@tagged("post_install", "-at_install")
 class TestAWorkerKilledInTheMiddleOfAPage(BaseCase):
     """``kill -9`` of the process working on a run while it downloads the last file of a page;
     that file's download then fails; ``cliniko resume`` ends the run."""
