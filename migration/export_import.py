@@ -251,14 +251,16 @@ class ExportRunner(MigrationRunner):
         for index, (export, results, column_map) in enumerate(pages):
             if index < counter.pages_done:
                 continue
-            importer.import_rows(export, results, column_map)
-            counter.write(
-                {
-                    "pages_done": counter.pages_done + 1,
-                    "seconds": counter.seconds + time.monotonic() - clock,
-                }
-            )
-            self.run.export_stats = dict(self.export_stats)
+            # written whole or not at all, with its counters, as an API page is
+            with self._page_savepoint():
+                importer.import_rows(export, results, column_map)
+                counter.write(
+                    {
+                        "pages_done": counter.pages_done + 1,
+                        "seconds": counter.seconds + time.monotonic() - clock,
+                    }
+                )
+                self.run.export_stats = dict(self.export_stats)
             time_left = self._checkpoint(len(results))
             clock = time.monotonic()
             if self._batch_spent(time_left) or self._interrupted():
