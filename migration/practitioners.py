@@ -24,7 +24,8 @@ invitation is sent. It is created archived, so it takes no paid seat (it still o
 appointments and notes), unless the run asks for active placeholders
 (``placeholder_users_active``); its time zone is the clinic's. Binding a practitioner to an
 existing user adds an audit line for the binding itself, so a rollback removes the binding and
-restores the user, never deletes it.
+restores the user, never deletes it. A practitioner treats, so an existing user bound to one is
+granted the *Clinical Records* group at binding (said in that line; the rollback takes it back).
 """
 
 from collections import defaultdict
@@ -38,12 +39,10 @@ from .snapshots import changed_values, snapshot
 from .values import link_id, text
 
 PLACEHOLDER_DOMAIN = "placeholder.invalid"
-# A practitioner treats: their placeholder reads the clinical record (issue 11).
-PLACEHOLDER_GROUPS = (
-    "base.group_user",
-    "sales_team.group_sale_salesman",
-    "cliniko_crm_migration.group_cliniko_clinical",
-)
+CLINICAL_GROUP = "cliniko_crm_migration.group_cliniko_clinical"
+# A practitioner treats: their placeholder, like an existing user bound to them, reads the
+# clinical record (issue 11).
+PLACEHOLDER_GROUPS = ("base.group_user", "sales_team.group_sale_salesman", CLINICAL_GROUP)
 
 
 def placeholder_login(cliniko_id):
@@ -214,13 +213,20 @@ class PractitionerImporter(Importer):
             plan = self._plans[item.cliniko_id]
             user = plan.user
             values = self._user_values(item, user)
+            note = plan.note
+            if not user.cliniko_placeholder and not user.has_group(CLINICAL_GROUP):
+                # A practitioner treats: the user they are bound to reads their patients'
+                # clinical records (issue 11). Granted once, at binding; the update line's
+                # snapshot holds the groups before, so a rollback takes it away again.
+                values["group_ids"] = [Command.link(self.env.ref(CLINICAL_GROUP).id)]
+                note = "%s; granted clinical access" % note if note else "granted clinical access"
             diff = changed_values(user, values)
             previous = snapshot(user, list(diff))
             if diff:
                 self._writer(user).write(diff)
             # Always an update line: without one the template would audit a "create" of the
             # user, and a rollback would delete a user the run did not create.
-            item.audit("update", user, plan.note, {"values": previous})
+            item.audit("update", user, note, {"values": previous})
             self._bound(item, user)
 
     def update_one(self, item, user):

@@ -413,6 +413,20 @@ class TestPractitionerMatching(ReferenceCase):
         self.assertFalse(user.cliniko_placeholder)
         self.assertFalse(run.practitioner_decision_ids.filtered(lambda d: d.cliniko_id in bound))
 
+    def test_a_matched_user_is_granted_clinical_access_and_the_line_says_so(self):
+        # made with base.group_user only: a practitioner treats, so binding grants the group
+        for user, pid in ((self.plain_user, self.plain), (self.odd_user, self.unusual)):
+            with self.subTest(user=user.name):
+                self.assertTrue(user.has_group("cliniko_crm_migration.group_cliniko_clinical"))
+                line = self.matching_run.audit_ids.filtered(
+                    lambda a, pid=pid: a.resource == "practitioners"
+                    and a.cliniko_id == pid
+                    and a.res_model == "res.users"
+                )
+                self.assertEqual(line.mapped("action"), ["update"])
+                self.assertEqual(line.res_id, user.id)
+                self.assertIn("granted clinical access", line.message)
+
 
 class TestUndecidedPractitioners(ReferenceCase):
     """One practitioners run with no policy; an Odoo user bears the name (not the e-mail) of
@@ -688,8 +702,11 @@ class TestReferenceReruns(ReferenceCase):
         pid, user, run = self.mapped_pid, self.mapped_user, self.rerun_base
         before = self.counts_before
         self.assertEqual(user.cliniko_practitioner_id, pid)
+        self.assertTrue(user.has_group("cliniko_crm_migration.group_cliniko_clinical"))
         run.action_rollback()
         self.assertTrue(user.exists())
+        self.assertFalse(user.has_group("cliniko_crm_migration.group_cliniko_clinical"))
+        self.assertTrue(user.has_group("base.group_user"))
         self.assertFalse(user.cliniko_practitioner_id)
         self.assertFalse(user.cliniko_designation)
         self.assertEqual(self.row_counts(), before)
