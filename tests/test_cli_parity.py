@@ -54,6 +54,11 @@ class TestClinikoCommandParity(BaseCase):
         owner = clinic.resources["users"][cls.sandbox.key_owner_id]
         cls.owner_name = "%s %s" % (owner["first_name"], owner["last_name"])
         key = ("--api-key", "-", "--base-url", cls.sandbox.base_url)
+        # A hostile custom field section, which a spreadsheet would run as a formula.
+        for patient in clinic.resources["patients"].values():
+            for section in (patient.get("custom_fields") or {}).get("sections") or []:
+                if section.get("name") == "Insurance coverage":
+                    section["name"] = "=HYPERLINK(1)"
 
         # 1. Test the connection: the key from the environment; a bad key; nobody listening.
         cls.tested = cls.cliniko(
@@ -275,6 +280,8 @@ class TestClinikoCommandParity(BaseCase):
         self.assertEqual(exported["state"], "draft")
         self.assertEqual(self.map_rows[0], MAP_HEADER)
         self.assertEqual(len(self.map_rows) - 1, exported["lines"])
+        self.assertEqual(self.custom_row("Policy number")[1], "'=HYPERLINK(1) / Policy number")
+        self.assertFalse(any(cell.startswith("=") for row in self.map_rows for cell in row))
 
         error = self.assertRefused(self.bad_map, "nothing was changed")
         lines = self.bad_map_lines
