@@ -178,6 +178,10 @@ class ClinikoMigrationRun(models.Model):
                     {"decision": decision_kind, "user_id": user.id or False, "applied": False}
                 )
             result[decision.cliniko_id] = decision_kind
+        self._log(
+            "Practitioner decisions from %s: %s"
+            % (name, ", ".join("%s %s" % item for item in sorted(result.items())) or "none")
+        )
         undecided = self.practitioner_decision_ids.filtered(lambda decision: not decision.decision)
         if undecided and not self.unmatched_practitioners:
             raise UserError(

@@ -373,6 +373,10 @@ class TestClinikoCommandParity(BaseCase):
         self.assertIn("placeholder.invalid", decisions[tom][1])
         self.assertEqual(decisions[ben][:2], ("unassigned", None))
         self.assertEqual(decisions[aroha][:2], ("unassigned", None), "--unmatched-practitioners")
+        ((log,),) = self.query(
+            "SELECT log FROM cliniko_migration_run WHERE id = %s", (self.run_id,)
+        )
+        self.assertIn("Practitioner decisions from %s" % self.practitioners_file, log)
         self.assertEqual(
             self.query("SELECT cliniko_practitioner_id FROM res_users WHERE login = 'admin'"),
             [(priya,)],
