@@ -73,6 +73,9 @@ class TestClinikoCommandParity(BaseCase):
             "http://127.0.0.1:9/v1",
             stdin=cls.sandbox.api_key + "\n",
         )
+        cls.sandbox.refuse("user", 403)  # the key's user may not read itself
+        cls.forbidden = cls.cliniko("test-connection", *connection)
+        cls.sandbox.refused.pop("user")
 
         # 2. The field map as a file: exported (proposed now), refused with bad rows, imported.
         cls.map_file = os.path.join(cls.dir, "map.csv")
@@ -268,7 +271,8 @@ class TestClinikoCommandParity(BaseCase):
         )
         self.assertRefused(self.bad_key, "rejected the API key")
         self.assertRefused(self.unreachable, "cannot be reached")
-        for result in (self.tested, self.bad_key, self.unreachable):
+        self.assertRefused(self.forbidden, "lacks a permission")
+        for result in (self.tested, self.bad_key, self.unreachable, self.forbidden):
             self.assertNotIn(self.sandbox.api_key, result.stdout + result.stderr)
             self.assertNotIn("NOTAREALKEY", result.stdout + result.stderr)
         self.assertEqual(self.query("SELECT count(*) FROM cliniko_connection"), [(1,)])
