@@ -1,9 +1,16 @@
 """Headless Cliniko migration commands, for scripts and CI.
 
+    odoo-bin --addons-path=PATHS cliniko test-connection -d DB (--connection ID | --api-key ...)
     odoo-bin --addons-path=PATHS cliniko audit -d DB (--connection ID | --api-key KEY ...) --json
     odoo-bin --addons-path=PATHS cliniko sample -d DB (--connection ID | ...) --size N --json
     odoo-bin --addons-path=PATHS cliniko migrate -d DB (--connection ID | ...)
-             [--accept-proposed-map] [--unmatched-practitioners placeholder|unassigned] --json
+             [--accept-proposed-map] [--practitioners FILE]
+             [--unmatched-practitioners placeholder|unassigned] --json
+    odoo-bin --addons-path=PATHS cliniko map export FILE -d DB (--connection ID | ...) --json
+    odoo-bin --addons-path=PATHS cliniko map import FILE -d DB (--connection ID | ...) [--confirm]
+    odoo-bin --addons-path=PATHS cliniko conflicts list -d DB [--connection ID] [--all] --json
+    odoo-bin --addons-path=PATHS cliniko conflicts take -d DB (--conflict ID ... | --all
+             [--connection ID]) --side cliniko|odoo --json
     odoo-bin --addons-path=PATHS cliniko delta -d DB (--connection ID | ...) [--final] --json
     odoo-bin --addons-path=PATHS cliniko verify -d DB --run RUN_ID --json
     odoo-bin --addons-path=PATHS cliniko rollback -d DB --run RUN_ID --json
@@ -15,9 +22,25 @@ The API key: ``--api-key -`` reads it from standard input and, without ``--api-k
 environment variable ``CLINIKO_API_KEY`` gives it; both keep it out of the process list and
 the shell history (``--api-key KEY`` still works, for scripts that cannot do otherwise).
 
+``test-connection`` does what the connection form's *Test Connection* button does: it asks
+Cliniko who owns the key and how many records each resource holds, and reports both (a resource
+the key may not read is listed in ``refused``). ``--practitioners FILE`` (``migrate``,
+``sample``) fills the run's practitioner decisions from a CSV file (``cliniko_practitioner``:
+an id, else an e-mail, else a name; ``odoo_user``: a login, or ``placeholder`` or
+``unassigned``); the practitioners it leaves out follow ``--unmatched-practitioners``.
+``map export`` writes the connection's newest field map (proposed now if it has none) as CSV;
+``map import`` applies the reviewed file (to a new version when the map is confirmed) and,
+with ``--confirm``, confirms it. ``conflicts list`` lists the delta syncs' open conflicts
+(``--all``: resolved ones too) and ``conflicts take`` resolves them as the list's buttons do:
+``--side cliniko`` takes Cliniko's value, ``--side odoo`` keeps Odoo's. The files' formats are
+in ``models/cliniko_headless.py``; a file with a bad line is refused whole, naming its lines.
+FILE comes right after the subcommand.
+
 With --json the last line of standard output is one JSON object (the step's summary). The exit
-status is non-zero when the step did not end as expected (2 when it was refused, e.g. a run on
-an unconfirmed field map without --accept-proposed-map). Odoo loads this file as
+status is 0 when the step ended as expected, 1 when it did not (a failed or paused run), and 2
+when it was refused before anything changed (e.g. a run on an unconfirmed field map without
+--accept-proposed-map, a key Cliniko rejects or cannot be reached with, a file with a bad
+line). Odoo loads this file as
 ``odoo.cli.cliniko``, outside the addon package, so addon code is imported once the registry
 is loaded.
 """
@@ -93,6 +116,10 @@ class Cliniko(Command):
             epilog="Odoo options (-d DB, -c CONFIG, --db_host ...) follow the subcommand.",
         )
         commands = parser.add_subparsers(dest="command", required=True)
+        test_connection = commands.add_parser(
+            "test-connection",
+            help="ask Cliniko who owns the key and how many records it holds (the form's button)",
+        )
         audit = commands.add_parser("audit", help="audit the clinic's data before migrating")
         sample = commands.add_parser("sample", help="migrate a sample, with a field-level diff")
         sample.add_argument("--size", type=int, default=200, help="patients (default 200)")
@@ -104,7 +131,18 @@ class Cliniko(Command):
         delta.add_argument(
             "--final", action="store_true", help="the final sync, with its reconciliation"
         )
-        for sub in (audit, sample, migrate, delta):
+        map_parser = commands.add_parser(
+            "map", help="export the field map to a CSV file, or import a reviewed one"
+        )
+        map_commands = map_parser.add_subparsers(dest="map_command", required=True)
+        map_export = map_commands.add_parser("export", help="write the field map as CSV")
+        map_import = map_commands.add_parser("import", help="apply a reviewed CSV field map")
+        for sub in (map_export, map_import):
+            sub.add_argument("file", metavar="FILE")
+        map_import.add_argument(
+            "--confirm", action="store_true", help="confirm the map once the file is applied"
+        )
+        for sub in (test_connection, audit, sample, migrate, delta, map_export, map_import):
             sub.add_argument(
                 "--api-key",
                 help="Cliniko API key; '-' reads it from standard input (else $CLINIKO_API_KEY, "
@@ -126,6 +164,12 @@ class Cliniko(Command):
                 help="what to do with practitioners that match no Odoo user by e-mail "
                 "(without it the run pauses before appointments until each has a decision)",
             )
+            sub.add_argument(
+                "--practitioners",
+                metavar="FILE",
+                help="CSV (cliniko_practitioner,odoo_user) deciding for practitioners: an Odoo "
+                "login, or placeholder or unassigned; the others follow --unmatched-practitioners",
+            )
         verify = commands.add_parser("verify", help="reconcile and compare a run field by field")
         rollback = commands.add_parser("rollback", help="roll a run back")
         resume = commands.add_parser(
@@ -135,7 +179,40 @@ class Cliniko(Command):
         )
         for sub in (verify, rollback, resume):
             sub.add_argument("--run", type=int, required=True, dest="run_id")
-        for sub in (audit, sample, migrate, delta, verify, rollback, resume):
+        conflicts = commands.add_parser(
+            "conflicts", help="list or resolve the fields a delta sync left alone"
+        )
+        conflict_commands = conflicts.add_subparsers(dest="conflicts_command", required=True)
+        conflicts_list = conflict_commands.add_parser("list", help="list the conflicts")
+        conflicts_list.add_argument(
+            "--all", action="store_true", help="resolved conflicts too (default: open ones)"
+        )
+        conflicts_take = conflict_commands.add_parser(
+            "take", help="take Cliniko's value, or keep Odoo's (the list's buttons)"
+        )
+        conflicts_take.add_argument(
+            "--conflict", type=int, action="append", dest="conflict_ids", metavar="ID"
+        )
+        conflicts_take.add_argument(
+            "--all", action="store_true", help="every open conflict (of --connection if given)"
+        )
+        conflicts_take.add_argument("--side", choices=("cliniko", "odoo"), required=True)
+        for sub in (conflicts_list, conflicts_take):
+            sub.add_argument("--connection", type=int, help="only this connection's conflicts")
+        for sub in (
+            test_connection,
+            audit,
+            sample,
+            migrate,
+            delta,
+            verify,
+            rollback,
+            resume,
+            map_export,
+            map_import,
+            conflicts_list,
+            conflicts_take,
+        ):
             sub.add_argument("--json", action="store_true", help="print the summary as JSON")
         self._import_export_parser(commands)
         return parser
@@ -162,6 +239,20 @@ class Cliniko(Command):
         sub.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     # -- steps ---------------------------------------------------------------------------------
+    def _test_connection(self, env, options, parser):
+        connection = self._connection(env, options, parser)
+        result = connection.cliniko_test_connection()  # a refused key: UserError, exit 2
+        summary = {
+            "connection_id": connection.id,
+            "shard": result["shard"],
+            "key_owner": result["key_owner"],
+            "records": sum(result["counts"].values()),
+            "counts": result["counts"],
+            "refused": result["refused"],
+            "message": connection.test_message,
+        }
+        return summary, True
+
     def _audit(self, env, options, parser):
         connection = self._connection(env, options, parser)
         audit = env["cliniko.source.audit"].cliniko_run_for(connection)
@@ -169,13 +260,22 @@ class Cliniko(Command):
         return summary, not summary.get("error")
 
     def _sample(self, env, options, parser):
-        run = self._start(env, options, parser, run_type="sample", sample_size=options.size)
+        run, decided = self._start(
+            env, options, parser, run_type="sample", sample_size=options.size
+        )
         summary = dict(run.summary(), **run.cliniko_sample_summary())
+        if decided is not None:
+            summary["practitioners"] = decided
         return summary, run.state == "done"
 
     def _migrate(self, env, options, parser):
-        run = self._start(env, options, parser, run_type="full", resources=options.resources)
-        return run.summary(), run.state == "done"  # paused for decisions or failed: non-zero
+        run, decided = self._start(
+            env, options, parser, run_type="full", resources=options.resources
+        )
+        summary = run.summary()
+        if decided is not None:
+            summary["practitioners"] = decided
+        return summary, run.state == "done"  # paused for decisions or failed: non-zero
 
     def _delta(self, env, options, parser):
         connection = self._connection(env, options, parser)
@@ -202,6 +302,84 @@ class Cliniko(Command):
         summary = dict(run.summary(), **run.cliniko_rollback_summary())
         return summary, run.state == "rolled_back"
 
+    def _map(self, env, options, parser):
+        connection = self._connection(env, options, parser)
+        Map = env["cliniko.field.map"]
+        if options.map_command == "export":
+            existing = Map.cliniko_current_map(connection, propose=False)
+            field_map = existing or Map.cliniko_current_map(connection)
+            data = field_map.cliniko_export_csv()
+            try:
+                with open(options.file, "w", encoding="utf-8", newline="") as handle:
+                    handle.write(data)
+            except OSError as error:
+                raise UserError("Cannot write %s (%s)." % (options.file, error.strerror)) from None
+            summary = {
+                "map_id": field_map.id,
+                "name": field_map.name,
+                "state": field_map.state,
+                "proposed": not existing,
+                "used": field_map.cliniko_used,
+                "lines": field_map.line_count,
+                "custom_lines": field_map.custom_line_count,
+                "file": options.file,
+            }
+            return summary, True
+        field_map = Map.cliniko_current_map(connection, propose=False)
+        if not field_map:
+            raise UserError(
+                "The connection %s has no field map yet: write one with 'cliniko map export'."
+                % connection.display_name
+            )
+        summary = field_map.cliniko_import_csv(
+            _read_file(options.file), options.file, confirm=options.confirm
+        )
+        summary["file"] = options.file
+        return summary, True
+
+    def _conflicts(self, env, options, parser):
+        Conflict = env["cliniko.sync.conflict"]
+        domain = [("connection_id", "=", options.connection)] if options.connection else []
+        if options.conflicts_command == "list":
+            if not options.all:
+                domain.append(("state", "=", "open"))
+            found = Conflict.search(domain, order="id")
+            summary = {
+                "open": len(found.filtered(lambda conflict: conflict.state == "open")),
+                "conflicts": [_conflict_line(conflict) for conflict in found],
+            }
+            return summary, True
+        if bool(options.conflict_ids) == bool(options.all):
+            parser.error("give --conflict ID (once or more) or --all")
+        if options.all:
+            chosen = Conflict.search(domain + [("state", "=", "open")], order="id")
+        else:
+            chosen = Conflict.browse(options.conflict_ids).exists()
+            missing = sorted(set(options.conflict_ids) - set(chosen.ids))
+            if missing:
+                raise UserError("No conflict %s." % ", ".join(map(str, missing)))
+            if options.connection and chosen.connection_id.ids != [options.connection]:
+                raise UserError("Conflict(s) of another connection than %s." % options.connection)
+            closed = chosen.filtered(lambda conflict: conflict.state != "open")
+            if closed:
+                raise UserError(
+                    "Conflict %s is resolved already (%s)."
+                    % (closed[0].id, dict(closed._fields["state"].selection)[closed[0].state])
+                )
+        if options.side == "cliniko":
+            chosen.action_take_cliniko_value()
+        else:
+            chosen.action_keep_odoo_value()
+        summary = {
+            "side": options.side,
+            "resolved": chosen.ids,
+            "conflicts": [_conflict_line(conflict) for conflict in chosen],
+            "open": Conflict.search_count(
+                [("connection_id", "in", chosen.connection_id.ids), ("state", "=", "open")]
+            ),
+        }
+        return summary, True
+
     def _import_export(self, env, options, parser):
         if options.connection or options.api_key:
             connection = self._connection(env, options, parser)
@@ -221,6 +399,8 @@ class Cliniko(Command):
 
     # -- helpers -------------------------------------------------------------------------------
     def _start(self, env, options, parser, **values):
+        """The run, started; and the practitioners file's decisions (None without one)."""
+        data = _read_file(options.practitioners) if options.practitioners else None
         connection = self._connection(env, options, parser)
         context = {
             "cliniko_accept_proposed_map": options.accept_proposed_map,
@@ -237,8 +417,11 @@ class Cliniko(Command):
                 )
             )
         )
+        decided = None
+        if data is not None:
+            decided = run.cliniko_apply_practitioner_file(data, options.practitioners)
         run.action_start()
-        return run
+        return run, decided
 
     @staticmethod
     def _run(env, options, parser):
@@ -298,7 +481,11 @@ class Cliniko(Command):
             return
         lines = []
         for key, value in summary.items():
-            if isinstance(value, dict):
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                lines.append("%s:" % key)
+                for inner in value:
+                    lines.append("  " + "  ".join("%s=%s" % item for item in inner.items()))
+            elif isinstance(value, dict):
                 lines.append("%s:" % key)
                 for name, inner in value.items():
                     shown = inner
@@ -318,6 +505,32 @@ def _api_key(given):
     elif not given:
         given = os.environ.get("CLINIKO_API_KEY")
     return (given or "").strip() or None
+
+
+def _read_file(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as error:
+        raise UserError("Cannot read %s (%s)." % (path, error.strerror)) from None
+
+
+def _conflict_line(conflict):
+    """A conflict as the list shows it (its values too, as the list view does)."""
+    return {
+        "id": conflict.id,
+        "state": conflict.state,
+        "run_id": conflict.run_id.id or None,
+        "connection_id": conflict.connection_id.id,
+        "resource": conflict.resource,
+        "cliniko_id": conflict.cliniko_id,
+        "record": "%s,%s" % (conflict.res_model, conflict.res_id),
+        "record_name": conflict.record_name or None,
+        "field": conflict.field_name,
+        "field_label": conflict.field_label,
+        "odoo_value": conflict.odoo_value or "",
+        "cliniko_value": conflict.cliniko_value or "",
+    }
 
 
 def _first_line(error):

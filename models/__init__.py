@@ -39,5 +39,9 @@ from . import (
 from . import cliniko_clinic_ui
 
 # isort: split
+# After the maps and runs it extends: the files of the headless command.
+from . import cliniko_headless
+
+# isort: split
 # Last: its run extension overrides the run's others for Data Export runs.
 from . import cliniko_export

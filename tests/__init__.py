@@ -3,6 +3,7 @@ from . import test_attachments
 from . import test_audit_resolutions
 from . import test_background_run
 from . import test_cli
+from . import test_cli_parity
 from . import test_cli_reliability
 from . import test_client
 from . import test_clinic_ui
