@@ -311,9 +311,21 @@ class ClinikoFieldMapLine(models.Model):
             if field is None:
                 raise UserError(
                     self.env._(
-                        "%(source)s: the Odoo field %(model)s.%(field)s does not exist.",
-                        source=line.source_path,
+                        "%(path)s: the Odoo field %(model)s.%(field)s does not exist.",
+                        path=line.source_path,
                         model=line.target_model,
+                        field=line.target_field,
+                    )
+                )
+            if line.target_model == "res.partner" and CLINICAL_GROUP not in (field.groups or ""):
+                # The proposal never offers it and the CLI's map import refuses it: a custom
+                # field's answer is clinical, and every internal user reads a contact's fields.
+                raise UserError(
+                    self.env._(
+                        "%(path)s: a custom field's answer is clinical; it cannot go to the "
+                        "contact field %(field)s, which every internal user reads. Map it to a "
+                        "field of the lead, or keep it in the custom fields section.",
+                        path=line.source_path,
                         field=line.target_field,
                     )
                 )

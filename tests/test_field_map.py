@@ -195,6 +195,20 @@ class TestFieldMap(ClinikoSandboxCase):
         some = leads.filtered(lambda lead: lead.cliniko_patient_id in answers)[:1]
         self.assertIn(answers[some.cliniko_patient_id], str(some.cliniko_custom_fields_html))
 
+    def test_a_custom_field_cannot_be_confirmed_onto_a_contact_field_everyone_reads(self):
+        field_map = self.propose()
+        heard = self.custom_line(field_map, "How did you hear about us")
+        heard.write({"target_kind": "odoo", "target_model": "res.partner", "target_field": "ref"})
+        with self.assertRaisesRegex(UserError, "every internal user reads"):
+            field_map.action_confirm()
+        self.assertEqual(field_map.state, "draft")
+        heard.write({"target_model": "crm.lead", "target_field": "no_such_field"})
+        with self.assertRaisesRegex(UserError, "crm.lead.no_such_field does not exist"):
+            field_map.action_confirm()
+        heard.write({"target_kind": "odoo", "target_model": "crm.lead", "target_field": "referred"})
+        field_map.action_confirm()
+        self.assertEqual(field_map.state, "confirmed")
+
     def test_a_custom_field_kept_in_the_section_is_written_nowhere_else(self):
         answers = self.patients_with_custom("How did you hear about us")
         field_map = self.propose()
