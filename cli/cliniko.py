@@ -34,7 +34,6 @@ with ``--confirm``, confirms it. ``conflicts list`` lists the delta syncs' open 
 (``--all``: resolved ones too) and ``conflicts take`` resolves them as the list's buttons do:
 ``--side cliniko`` takes Cliniko's value, ``--side odoo`` keeps Odoo's. The files' formats are
 in ``models/cliniko_headless.py``; a file with a bad line is refused whole, naming its lines.
-FILE comes right after the subcommand.
 
 With --json the last line of standard output is one JSON object (the step's summary). The exit
 status is 0 when the step ended as expected, 1 when it did not (a failed or paused run), and 2
@@ -68,6 +67,12 @@ class Cliniko(Command):
     def run(self, args):
         parser = self._parser()
         options, odoo_args = parser.parse_known_args(args)
+        for flag, value in (
+            ("-d", getattr(options, "odoo_database", None)),
+            ("-c", getattr(options, "odoo_config", None)),
+        ):
+            if value:
+                odoo_args = [flag, value, *odoo_args]
         config.parse_config(odoo_args, setup_logging=True)
         db_names = config["db_name"]
         if not db_names or len(db_names) != 1:
@@ -139,6 +144,10 @@ class Cliniko(Command):
         map_import = map_commands.add_parser("import", help="apply a reviewed CSV field map")
         for sub in (map_export, map_import):
             sub.add_argument("file", metavar="FILE")
+            # Known here, so that a FILE after them is not taken for their value; handed on
+            # to Odoo's own options in run().
+            sub.add_argument("-d", "--database", dest="odoo_database", help="the database")
+            sub.add_argument("-c", "--config", dest="odoo_config", help="Odoo's config file")
         map_import.add_argument(
             "--confirm", action="store_true", help="confirm the map once the file is applied"
         )

@@ -79,7 +79,8 @@ class TestClinikoCommandParity(BaseCase):
 
         # 2. The field map as a file: exported (proposed now), refused with bad rows, imported.
         cls.map_file = os.path.join(cls.dir, "map.csv")
-        cls.exported = cls.cliniko("map", "export", cls.map_file, *connection)
+        # FILE after -d DB: argparse must not take the database's name for the file
+        cls.exported = cls.cliniko("map", "export", "-d", cls.db, cls.map_file, *connection)
         with open(cls.map_file, encoding="utf-8", newline="") as handle:
             cls.map_rows = list(csv.reader(handle))
         gp_date, policy = cls.custom_row("GP consent date"), cls.custom_row("Policy number")
