@@ -34,6 +34,7 @@ def _target_selection(_model=None):
 
 class ClinikoExportMap(models.Model):
     _name = "cliniko.export.map"
+    _inherit = ["cliniko.confirmed.map.mixin"]
     _description = "Cliniko Data Export Column Map"
     _order = "id desc"
 
@@ -44,17 +45,8 @@ class ClinikoExportMap(models.Model):
     company_id = fields.Many2one(related="connection_id.company_id", store=True)
     export_type = fields.Char(required=True, default="patients")
     signature = fields.Char(required=True, index=True, help="The export type and its headers.")
-    state = fields.Selection(
-        [("draft", "Draft"), ("confirmed", "Confirmed")],
-        default="draft",
-        required=True,
-        readonly=True,
-        copy=False,
-    )
     date_order = fields.Selection(DATE_ORDERS, required=True, default="dmy")
     date_order_reason = fields.Char(string="Date Order Detected", readonly=True)
-    confirmed_by_id = fields.Many2one("res.users", string="Confirmed By", readonly=True, copy=False)
-    confirmed_at = fields.Datetime(readonly=True, copy=False)
     line_ids = fields.One2many("cliniko.export.map.line", "map_id", string="Columns")
     unknown_count = fields.Integer(string="Unknown Columns", compute="_compute_unknown_count")
 
@@ -122,25 +114,12 @@ class ClinikoExportMap(models.Model):
                 raise UserError(
                     self.env._("Each target takes one column; given twice: %s", ", ".join(twice))
                 )
-            export_map.write(
-                {
-                    "state": "confirmed",
-                    "confirmed_by_id": self.env.user.id,
-                    "confirmed_at": fields.Datetime.now(),
-                }
-            )
+            export_map._cliniko_mark_confirmed()
         return True
 
     def action_reset_to_draft(self):
-        self.write({"state": "draft", "confirmed_by_id": False, "confirmed_at": False})
+        self._cliniko_mark_draft()
         return True
-
-    def write(self, values):
-        if set(values) - {"state", "confirmed_by_id", "confirmed_at", "name"} and any(
-            export_map.state == "confirmed" for export_map in self
-        ):
-            raise UserError(self.env._("A confirmed map cannot be changed; reset it to draft."))
-        return super().write(values)
 
     def cliniko_summary(self):
         self.ensure_one()
@@ -166,6 +145,7 @@ class ClinikoExportMap(models.Model):
 
 class ClinikoExportMapLine(models.Model):
     _name = "cliniko.export.map.line"
+    _inherit = ["cliniko.confirmed.map.line.mixin"]
     _description = "Cliniko Data Export Column"
     _order = "map_id, sequence, id"
 
@@ -183,10 +163,6 @@ class ClinikoExportMapLine(models.Model):
         help="A source names this header (DATA_EXPORTS.md); otherwise its name is assumed.",
     )
 
-    def write(self, values):
-        if any(line.map_id.state == "confirmed" for line in self):
-            raise UserError(self.env._("A confirmed map cannot be changed; reset it to draft."))
-        return super().write(values)
 
 
 class CrmLead(models.Model):

@@ -27,6 +27,7 @@ SAMPLE_PATIENTS = 200  # how many patients the proposer reads to find custom fie
 
 class ClinikoFieldMap(models.Model):
     _name = "cliniko.field.map"
+    _inherit = ["cliniko.confirmed.map.mixin"]
     _description = "Cliniko Field Map"
     _order = "id desc"
 
@@ -35,15 +36,6 @@ class ClinikoFieldMap(models.Model):
         "cliniko.connection", required=True, ondelete="cascade", index=True
     )
     company_id = fields.Many2one(related="connection_id.company_id", store=True)
-    state = fields.Selection(
-        [("draft", "Draft"), ("confirmed", "Confirmed")],
-        default="draft",
-        required=True,
-        readonly=True,
-        copy=False,
-    )
-    confirmed_by_id = fields.Many2one("res.users", string="Confirmed By", readonly=True, copy=False)
-    confirmed_at = fields.Datetime(readonly=True, copy=False)
     line_ids = fields.One2many("cliniko.field.map.line", "map_id", string="Fields", copy=True)
     custom_line_count = fields.Integer(compute="_compute_counts")
     line_count = fields.Integer(compute="_compute_counts")
@@ -183,13 +175,7 @@ class ClinikoFieldMap(models.Model):
     def action_confirm(self):
         for field_map in self:
             field_map.line_ids._cliniko_check_targets()
-            field_map.write(
-                {
-                    "state": "confirmed",
-                    "confirmed_by_id": self.env.user.id,
-                    "confirmed_at": fields.Datetime.now(),
-                }
-            )
+            field_map._cliniko_mark_confirmed()
         return True
 
     def action_reset_to_draft(self):
@@ -198,15 +184,8 @@ class ClinikoFieldMap(models.Model):
         )
         if in_use:
             raise UserError(self.env._("A run in progress uses this map; wait until it ends."))
-        self.write({"state": "draft", "confirmed_by_id": False, "confirmed_at": False})
+        self._cliniko_mark_draft()
         return True
-
-    def write(self, values):
-        if set(values) - {"state", "confirmed_by_id", "confirmed_at", "name"} and any(
-            field_map.state == "confirmed" for field_map in self
-        ):
-            raise UserError(self.env._("A confirmed map cannot be changed; reset it to draft."))
-        return super().write(values)
 
     def _cliniko_plan(self):
         """What a run does with this map (see ``FieldMapPlan``)."""
@@ -216,6 +195,7 @@ class ClinikoFieldMap(models.Model):
 
 class ClinikoFieldMapLine(models.Model):
     _name = "cliniko.field.map.line"
+    _inherit = ["cliniko.confirmed.map.line.mixin"]
     _description = "Cliniko Field Map Line"
     _order = "map_id, sequence, id"
 
@@ -330,10 +310,6 @@ class ClinikoFieldMapLine(models.Model):
                     )
                 )
 
-    def write(self, values):
-        if any(line.map_id.state == "confirmed" for line in self):
-            raise UserError(self.env._("A confirmed map cannot be changed; reset it to draft."))
-        return super().write(values)
 
 
 class FieldMapPlan:
