@@ -39,5 +39,9 @@ from . import (
 from . import cliniko_clinic_ui
 
 # isort: split
+# After the run's other extensions: Verify and Roll Back queued from the web client.
+from . import cliniko_migration_run_jobs
+
+# isort: split
 # Last: its run extension overrides the run's others for Data Export runs.
 from . import cliniko_export
