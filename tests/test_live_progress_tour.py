@@ -1,6 +1,7 @@
 """Live progress in a real browser (an Odoo tour in headless Chromium): the form of a queued
 run is open while the scheduler works on it page by page in another thread, and the form
-follows it to its end through the bus, without Refresh or reload."""
+follows it to its end through the bus, without Refresh or reload; then a verification asked
+from the form, queued, shows its report once the scheduler has done it."""
 
 import threading
 import time
@@ -42,7 +43,19 @@ class TestLiveProgressTour(HttpCase, ClinikoSandboxCase):
                     state = env["cliniko.migration.run"].browse(run_id).state
                 report["batches"] = report.get("batches", 0) + 1
                 if state not in ("queued", "running"):
-                    return
+                    break
+            # then the tour asks for a verification: the scheduler's job carries it out
+            deadline = time.monotonic() + WATCH_TIMEOUT
+            while time.monotonic() < deadline:
+                time.sleep(0.5)
+                with self.registry.cursor() as cr:
+                    env = api.Environment(cr, SUPERUSER_ID, {})
+                    if env["cliniko.migration.run"].browse(run_id).job_state == "queued":
+                        time.sleep(1.0)
+                        env["cliniko.migration.run"]._cron_process_runs()
+                        report["verified"] = True
+                        return
+            report["error"] = "no verification was queued"
         except Exception as error:  # noqa: BLE001 - reported to the test's thread
             report["error"] = repr(error)
 
@@ -77,3 +90,6 @@ class TestLiveProgressTour(HttpCase, ClinikoSandboxCase):
         self.assertGreater(report.get("batches", 0), 2, "the run advanced in several batches")
         self.env.invalidate_all()
         self.assertEqual(run.state, "done", run.error_message)
+        self.assertTrue(report.get("verified"))
+        self.assertEqual((run.job_kind, run.job_state), ("verify", "done"), run.job_error)
+        self.assertTrue(run.verified_at)

@@ -4,7 +4,8 @@ import { registry } from "@web/core/registry";
  * Live progress: the form of a queued run is open while the scheduler works on it (the
  * Python test runs its job in another thread, once the form listens on the run's channel).
  * The form follows the run to its end by itself: no Refresh, no reload of the page (a marker
- * set on the window at the start would be gone).
+ * set on the window at the start would be gone). Then Verify, queued: the form shows its
+ * report once the scheduler has verified the run, by itself too.
  */
 registry.category("web_tour.tours").add("cliniko_live_progress", {
     steps: () => [
@@ -61,6 +62,26 @@ registry.category("web_tour.tours").add("cliniko_live_progress", {
                 if (!(total > window.clinikoLiveProgressFirstCount)) {
                     const first = window.clinikoLiveProgressFirstCount;
                     throw new Error(`the counters did not move: ${first} -> ${total}`);
+                }
+            },
+        },
+        { trigger: "button[name=action_verify]", content: "Verify the run", run: "click" },
+        {
+            trigger: ".modal:contains('reads Cliniko again') .modal-footer .btn-primary",
+            content: "It says what it will do first",
+            run: "click",
+        },
+        {
+            trigger: "div[name=cliniko_job]:contains('Verification')",
+            content: "Queued for the scheduler; the form follows it too",
+        },
+        {
+            trigger: "a[name=verification]",
+            content: "The scheduler verified the run: its report shows without a reload",
+            timeout: 60000,
+            run() {
+                if (!window.clinikoLiveProgressPage) {
+                    throw new Error("the page was reloaded");
                 }
             },
         },
