@@ -210,7 +210,7 @@ class ClinikoMigrationRun(models.Model):
                     run._cliniko_do_job()
             else:
                 run._cliniko_do_job()
-        except Exception as error:  # the job fails; the run does not stay stuck
+        except Exception as error:  # noqa: BLE001 - the job fails, the run is not stuck
             if not in_test_mode():
                 _logger.exception("Cliniko %s of run %s failed", self.job_kind, self.id)
                 self.env.cr.rollback()
