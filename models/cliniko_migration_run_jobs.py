@@ -211,14 +211,15 @@ class ClinikoMigrationRun(models.Model):
             else:
                 run._cliniko_do_job()
         except Exception as error:  # noqa: BLE001 - the job fails, the run is not stuck
-            if not in_test_mode():
-                _logger.exception("Cliniko %s of run %s failed", self.job_kind, self.id)
-                self.env.cr.rollback()
-            self.env.invalidate_all(flush=False)
-            if isinstance(error, UserError):
+            if isinstance(error, UserError):  # in plain words already: no traceback
                 reason = error.args[0] if error.args else str(error)
+                _logger.info("Cliniko %s of run %s failed: %s", self.job_kind, self.id, reason)
             else:
                 reason = "%s: %s" % (error.__class__.__name__, error)
+                _logger.exception("Cliniko %s of run %s failed", self.job_kind, self.id)
+            if not in_test_mode():
+                self.env.cr.rollback()
+            self.env.invalidate_all(flush=False)
             return self._cliniko_job_failed(reason)
         self.write({"job_state": "done", "job_finished_at": fields.Datetime.now()})
         self._log("%s done" % label)
