@@ -40,8 +40,10 @@
         "views/cliniko_export_views.xml",
         "wizards/cliniko_export_import_wizard_views.xml",
         "views/cliniko_clinic_ui_views.xml",
+        "views/cliniko_run_jobs_views.xml",
     ],
     "assets": {
+        "web.assets_backend": ["cliniko_crm_migration/static/src/**/*"],
         "web.assets_tests": ["cliniko_crm_migration/static/tests/tours/*.js"],
     },
     "installable": True,

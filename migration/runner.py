@@ -334,7 +334,9 @@ class MigrationRunner:
     def _checkpoint(self, processed=0):
         """Flush and commit what is done (not in tests, except a scheduled job's own cursor).
         In a scheduled job the commit goes through ``_commit_progress``, which also says how
-        many seconds the job may still use; elsewhere there is no limit."""
+        many seconds the job may still use; elsewhere there is no limit. Forms open on the
+        run hear of it (a bus notification, sent with the commit)."""
+        self.run._cliniko_notify_progress()
         self.env.flush_all()
         if self.env.context.get("ir_cron_progress_id"):
             return self.env["ir.cron"]._commit_progress(processed, remaining=self._remaining())

@@ -39,6 +39,10 @@ from . import (
 from . import cliniko_clinic_ui
 
 # isort: split
+# After the run's other extensions: Verify and Roll Back queued from the web client.
+from . import cliniko_migration_run_jobs
+
+# isort: split
 # After the maps and runs it extends: the files of the headless command.
 from . import cliniko_headless
 

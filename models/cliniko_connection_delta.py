@@ -4,7 +4,9 @@ After the full migration, a scheduled job (``data/cliniko_delta_cron.xml``: one 
 connection) runs a delta sync for each connection whose delta sync is on and whose interval has
 elapsed. The cutover window runs from the first delta (``delta_started_at``) until the clinic
 declares Cliniko switched off; the final sync then runs a last delta and stores a
-reconciliation report (per resource: Cliniko's count, reference rows, Odoo records) on its run.
+reconciliation report (per resource: Cliniko's count, reference rows, Odoo records) on its run;
+the scheduled delta syncs stop then. From the web client the final sync, like *Sync Now*, is a
+run queued for the scheduler (``cliniko.migration.run.action_start``), never done in the request.
 """
 
 import logging
@@ -168,7 +170,9 @@ class ClinikoConnection(models.Model):
         )
         self.sudo().delta_last_attempt = fields.Datetime.now()
         if final:
-            self.sudo().final_run_id = run
+            # the last sync: the scheduled ones stop (switch them on again to carry on)
+            self.sudo().write({"final_run_id": run.id, "delta_enabled": False})
+            run._log("Final sync: scheduled delta syncs of the connection are switched off")
         # a final run that ends (here or in the background) stores its reconciliation:
         # see cliniko.migration.run._cliniko_on_finished
         run.action_start()
@@ -190,6 +194,9 @@ class ClinikoConnection(models.Model):
         return True
 
     def action_final_sync(self):
+        """The form's Final Sync (it asks first): a last delta run, queued for the scheduler
+        from the web client like any run, then its reconciliation report; the scheduled
+        delta syncs stop."""
         self.ensure_one()
         summary = self.cliniko_delta_sync(final=True)
         if summary["state"] == "refused":

@@ -22,6 +22,7 @@ from . import test_history
 from . import test_hostile_clinic
 from . import test_invoices
 from . import test_layers
+from . import test_live_progress_tour
 from . import test_patient_details
 from . import test_patient_migration
 from . import test_practitioner_resolution
@@ -33,6 +34,7 @@ from . import test_resume_and_atomicity
 from . import test_rollback_safety
 from . import test_rollback_workflow
 from . import test_run_failures
+from . import test_run_jobs
 from . import test_sample
 from . import test_sandbox
 from . import test_sandbox_strictness

@@ -12,8 +12,10 @@ class TestFinalSyncFromTheForm(DeltaCase):
     sandbox_options = {"seed": 1, "patients": 8}
 
     def test_the_queued_final_sync_stores_its_reconciliation_when_the_scheduler_ends_it(self):
+        self.connection.delta_enabled = True
         connection = self.connection.with_context(cliniko_background=True)
         action = connection.action_final_sync()
+        self.assertFalse(self.connection.delta_enabled, "the scheduled delta syncs stop")
         run = self.env["cliniko.migration.run"].browse(action["res_id"])
         self.assertEqual(run.state, "queued")
         self.assertTrue(run.is_final_sync)

@@ -1,6 +1,6 @@
 """The whole admin workflow in a real browser (an Odoo tour in headless Chromium): connect,
 audit, resolve practitioners, confirm the map, migrate a sample in the background, read its
-progress and diff, verify, roll back."""
+progress and diff, verify and roll back (each queued for the scheduler)."""
 
 from odoo.tests import HttpCase, tagged
 
@@ -18,6 +18,14 @@ class TestWorkflowTour(HttpCase):
         cls.sandbox = ClinikoSandbox(seed=3, patients=12, api_key=API_KEY).start()
         cls.addClassCleanup(cls.sandbox.stop)
         cls.env["ir.config_parameter"].set_param(SANDBOX_PARAM, "True")
+
+    def scheduler_ends_the_job(self, run):
+        for _call in range(10):
+            self.env.invalidate_all()
+            if run.job_state not in ("queued", "running"):
+                break
+            self.env["cliniko.migration.run"]._cron_process_runs()
+        self.assertEqual(run.job_state, "done", run.job_error)
 
     def form_url(self, action, record):
         return "/odoo/action-cliniko_crm_migration.%s/%s" % (action, record.id)
@@ -73,7 +81,25 @@ class TestWorkflowTour(HttpCase):
             "cliniko_workflow_review",
             login="admin",
         )
+        self.assertEqual((run.job_kind, run.job_state), ("verify", "queued"))
+        self.assertFalse(run.verified_at, "the web request must not verify")
+        self.scheduler_ends_the_job(run)
+        self.assertTrue(run.verified_at)
+
+        self.start_tour(
+            self.form_url("action_cliniko_migration_run", run),
+            "cliniko_workflow_rollback",
+            login="admin",
+        )
+        self.assertEqual((run.job_kind, run.job_state), ("rollback", "queued"))
+        self.assertEqual(run.state, "done", "the web request must not roll back")
+        self.scheduler_ends_the_job(run)
         self.assertEqual(run.state, "rolled_back")
+        undone = run.audit_ids.filtered("is_rollback")
+        self.assertTrue(undone)
+        self.assertEqual(
+            undone.create_uid, self.env.ref("base.user_admin"), "done as the admin who asked"
+        )
         self.assertFalse(
             self.env["crm.lead"]
             .with_context(active_test=False)

@@ -3,7 +3,9 @@
 The counts come from the run's audit log (one line per record the run created or updated);
 the records a person changed since the run are found with the same rule the rollback
 applies (``RunRollback.kept_records``). Confirming calls the run's rollback, which is
-safe to run twice: a run already rolled back is left as it is.
+safe to run twice: a run already rolled back is left as it is. From the web client the
+rollback is queued for the scheduler (``cliniko_migration_run_jobs.py``), never done inside
+the request.
 """
 
 from markupsafe import Markup, escape

@@ -1,14 +1,16 @@
 import { registry } from "@web/core/registry";
 
 /**
- * The admin's workflow, in the order an admin walks it. Three tours, because the scheduler
- * works on a started run between them (the Python test runs its job).
+ * The admin's workflow, in the order an admin walks it. Four tours, because the scheduler
+ * works on a started run, a verification and a rollback between them (the Python test runs
+ * its job).
  *
  * 1. cliniko_workflow_connect: the key of a connection, its test (per-resource counts), the
  *    audit.
  * 2. cliniko_workflow_sample: a sample run, practitioners resolved, the proposed field map
  *    confirmed, the run started (queued for the scheduler).
- * 3. cliniko_workflow_review: progress and the diff render, verification, one-click rollback.
+ * 3. cliniko_workflow_review: progress and the diff render, Verify (it asks first; queued).
+ * 4. cliniko_workflow_rollback: the verification's counts, the rollback dialog (queued).
  */
 const tours = registry.category("web_tour.tours");
 
@@ -128,6 +130,22 @@ tours.add("cliniko_workflow_review", {
         },
         { trigger: "button[name=action_verify]", content: "Verify", run: "click" },
         {
+            trigger: ".modal:contains('reads Cliniko again') .modal-footer .btn-primary",
+            content: "Verify says what it will do first",
+            run: "click",
+        },
+        {
+            trigger:
+                "div[name=cliniko_job]:contains('Verification')" +
+                ":contains('waiting for the scheduler')",
+            content: "The verification is queued for the scheduler",
+        },
+    ],
+});
+
+tours.add("cliniko_workflow_rollback", {
+    steps: () => [
+        {
             trigger: "a[name=verification]",
             content: "Open the verification",
             run: "click",
@@ -142,13 +160,14 @@ tours.add("cliniko_workflow_review", {
             run: "click",
         },
         {
-            trigger: ".modal button[name=action_confirm]",
+            trigger: ".modal:contains('queued for the scheduler') button[name=action_confirm]",
             content: "Confirm the rollback",
             run: "click",
         },
         {
-            trigger: ".o_statusbar_status button[aria-checked=true]:contains('Rolled Back')",
-            content: "The run is rolled back",
+            trigger:
+                "div[name=cliniko_job]:contains('Rollback'):contains('waiting for the scheduler')",
+            content: "The rollback is queued for the scheduler",
         },
     ],
 });

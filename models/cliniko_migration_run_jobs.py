@@ -1,0 +1,313 @@
+"""Heavy actions on a finished run, queued like runs: Verify and Roll Back; live progress.
+
+*Verify* re-reads Cliniko (every count, every migrated record) and *Roll Back* undoes a whole
+run: either may take longer than a web request may. From the web client (or with the context
+key ``cliniko_background``) each becomes the run's *job* (``job_kind``, ``job_state``): the
+scheduled job ``_cron_process_runs`` that works on background runs picks it up, holding the
+run's worker lock (``migration/locks.py``) while it works, so no worker takes the run up
+meanwhile. Elsewhere (the command line, scripts, tests) ``action_verify`` and
+``action_rollback`` still do the work at once, as ``action_start`` does with
+``cliniko_run_now``. (*Final Sync* is a delta run: it is queued as runs are, see
+``cliniko_connection_delta.py``.)
+
+A job that fails records its reason (``job_error``) and leaves the run as it was; a job whose
+worker died (a time limit, a restart) is taken up again, at most ``JOB_ATTEMPTS`` times.
+
+Live progress: after each committed page, and when a job or a run changes state, the run sends
+a bus notification (``cliniko_run_progress``) on its own channel; only users who may read the
+run may subscribe to it (``ir.websocket._build_bus_channel_list``, in this file). The run form's
+``cliniko_run_live`` widget (``static/src/run_live``) reloads the record when one arrives.
+"""
+
+import logging
+import re
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+from ..migration.locks import worker_alive
+from ..migration.runner import MigrationRunner, in_test_mode
+
+_logger = logging.getLogger(__name__)
+
+JOB_KINDS = [("verify", "Verification"), ("rollback", "Rollback")]
+JOB_STATES = [
+    ("queued", "Queued"),
+    ("running", "Running"),
+    ("done", "Done"),
+    ("failed", "Failed"),
+    ("cancelled", "Cancelled"),
+]
+JOB_ATTEMPTS = 3
+PROGRESS_NOTIFICATION = "cliniko_run_progress"
+RUN_CHANNEL = re.compile(r"^cliniko\.migration\.run_(\d+)$")
+
+
+class ClinikoMigrationRun(models.Model):
+    _name = "cliniko.migration.run"
+    _inherit = ["cliniko.migration.run", "bus.listener.mixin"]
+
+    job_kind = fields.Selection(
+        JOB_KINDS,
+        string="Background Job",
+        readonly=True,
+        copy=False,
+        help="The heavy action last asked of this run from the web client.",
+    )
+    job_state = fields.Selection(JOB_STATES, readonly=True, copy=False)
+    job_error = fields.Text(string="Job Failure", readonly=True, copy=False)
+    job_queued_at = fields.Datetime(readonly=True, copy=False)
+    job_started_at = fields.Datetime(readonly=True, copy=False)
+    job_finished_at = fields.Datetime(readonly=True, copy=False)
+    job_user_id = fields.Many2one(
+        "res.users", string="Asked By", readonly=True, copy=False, ondelete="set null"
+    )
+    job_attempts = fields.Integer(readonly=True, copy=False)
+
+    def _cliniko_job_pending(self):
+        self.ensure_one()
+        return self.job_state in ("queued", "running")
+
+    def _cliniko_check_no_job(self):
+        """Refuse anything else while a verification or a rollback waits or works (but the
+        job itself)."""
+        if self.env.context.get("cliniko_in_job"):
+            return
+        for run in self:
+            if run._cliniko_job_pending():
+                kinds = dict(JOB_KINDS)
+                raise UserError(
+                    self.env._(
+                        "The %(job)s of this run is %(state)s: wait until it has finished.",
+                        job=kinds[run.job_kind].lower(),
+                        state=dict(JOB_STATES)[run.job_state].lower(),
+                    )
+                )
+
+    # -- the web client's paths: queued ------------------------------------------------------
+    def _cliniko_check_state(self):
+        result = super()._cliniko_check_state()
+        self._cliniko_check_no_job()
+        return result
+
+    def action_resume(self):
+        self._cliniko_check_no_job()
+        return super().action_resume()
+
+    def _cliniko_check_rollbackable(self):
+        result = super()._cliniko_check_rollbackable()
+        self._cliniko_check_no_job()
+        return result
+
+    def action_verify(self):
+        """Verify: at once in the process (CLI, tests), queued from the web client."""
+        for run in self:
+            if run._cliniko_runs_here():
+                run.cliniko_verify()
+            else:
+                run._cliniko_check_verifiable()
+                run._cliniko_queue_job("verify")
+        return True
+
+    def _cliniko_check_verifiable(self):
+        self.ensure_one()
+        self._cliniko_check_no_job()
+        if self.state in ("draft", "queued", "running"):
+            raise UserError(self.env._("Only a finished run can be verified."))
+
+    def action_rollback(self):
+        """Roll back: at once in the process (CLI, tests), queued from the web client (the
+        form asks first, through the rollback dialog)."""
+        background = self.filtered(lambda run: not run._cliniko_runs_here())
+        for run in background:
+            run._cliniko_check_rollbackable()
+            run._cliniko_queue_job("rollback")
+        if self - background:
+            super(ClinikoMigrationRun, self - background).action_rollback()
+        return True
+
+    def _cliniko_queue_job(self, kind):
+        self.ensure_one()
+        self.write(
+            {
+                "job_kind": kind,
+                "job_state": "queued",
+                "job_error": False,
+                "job_queued_at": fields.Datetime.now(),
+                "job_started_at": False,
+                "job_finished_at": False,
+                "job_user_id": self.env.user.id,
+                "job_attempts": 0,
+            }
+        )
+        self._log("%s queued: the scheduler carries it out" % dict(JOB_KINDS)[kind])
+        self._cliniko_notify_progress()
+        self.env.ref("cliniko_crm_migration.ir_cron_cliniko_process_runs")._trigger()
+
+    def action_cancel_job(self):
+        """Withdraw a job the scheduler has not taken up yet."""
+        for run in self:
+            if run.job_state != "queued":
+                raise UserError(self.env._("Only a job still waiting can be withdrawn."))
+            run.write({"job_state": "cancelled", "job_finished_at": fields.Datetime.now()})
+            run._log("%s withdrawn before it started" % dict(JOB_KINDS)[run.job_kind])
+            run._cliniko_notify_progress()
+        return True
+
+    # -- the scheduled job -------------------------------------------------------------------
+    @api.model
+    def _cliniko_waiting_jobs(self):
+        return self.search([("job_state", "in", ("queued", "running"))], order="job_queued_at, id")
+
+    @api.model
+    def _cron_process_runs(self):
+        """A job waiting (a verification or a rollback) comes first: one per call, each done
+        whole; else a batch of the oldest background run, as before."""
+        for job in self._cliniko_waiting_jobs():
+            if job.job_state == "running" and worker_alive(self.env.cr, job.id):
+                continue  # another worker is on it
+            job._cliniko_work_job()
+            if self.env.context.get("ir_cron_progress_id"):
+                remaining = len(self._cliniko_waiting_jobs()) + self.search_count(
+                    [("background", "=", True), ("state", "in", ("queued", "running"))]
+                )
+                self.env["ir.cron"]._commit_progress(1, remaining=remaining)
+            return True
+        return super()._cron_process_runs()
+
+    def _cliniko_work_job(self):
+        """Carry out this run's job here. A failure is recorded with its reason; the run
+        itself stays as it was. The work holds the run's worker lock (the rollback takes it
+        itself), so a job whose worker died says running while nobody holds the lock."""
+        self.ensure_one()
+        label = dict(JOB_KINDS)[self.job_kind]
+        if self.job_attempts >= JOB_ATTEMPTS:
+            # started that often and never finished: its worker keeps dying (time limit?)
+            return self._cliniko_job_failed(
+                "Interrupted %s times before it finished (a worker time limit or a restart?): "
+                "run it from the command line instead." % self.job_attempts
+            )
+        self.write(
+            {
+                "job_state": "running",
+                "job_started_at": fields.Datetime.now(),
+                "job_attempts": self.job_attempts + 1,
+                "job_error": False,
+            }
+        )
+        self._log("%s started by the scheduler" % label)
+        self._cliniko_job_commit()
+        # the job's own commits (the rollback's) are plain commits, not the cron's progress
+        run = self.with_context(
+            ir_cron_progress_id=False, cliniko_run_now=True, cliniko_in_job=True
+        )
+        if self.job_user_id.active:
+            # as the admin who asked, as the form did it before: the audit says who
+            run = run.with_user(self.job_user_id)
+        try:
+            if in_test_mode():
+                with self.env.cr.savepoint():
+                    run._cliniko_do_job()
+            else:
+                run._cliniko_do_job()
+        except Exception as error:  # noqa: BLE001 - the job fails, the run is not stuck
+            if isinstance(error, UserError):  # in plain words already: no traceback
+                reason = error.args[0] if error.args else str(error)
+                _logger.info("Cliniko %s of run %s failed: %s", self.job_kind, self.id, reason)
+            else:
+                reason = "%s: %s" % (error.__class__.__name__, error)
+                _logger.exception("Cliniko %s of run %s failed", self.job_kind, self.id)
+            if not in_test_mode():
+                self.env.cr.rollback()
+            self.env.invalidate_all(flush=False)
+            return self._cliniko_job_failed(reason)
+        self.write({"job_state": "done", "job_finished_at": fields.Datetime.now()})
+        self._log("%s done" % label)
+        self._cliniko_job_commit()
+        return True
+
+    def _cliniko_do_job(self):
+        self.ensure_one()
+        if self.job_kind == "rollback":
+            # takes the run's worker lock itself
+            return super(ClinikoMigrationRun, self).action_rollback()
+        if self.job_kind != "verify":
+            raise UserError(self.env._("Unknown job %s.", self.job_kind))
+        runner = MigrationRunner(self)
+        if not runner._take_worker_lock():
+            raise UserError(self.env._("A worker took this run up: verify it again later."))
+        try:
+            return self.cliniko_verify()
+        finally:
+            runner._release_worker_lock()
+
+    def _cliniko_job_failed(self, reason):
+        self.write(
+            {"job_state": "failed", "job_error": reason, "job_finished_at": fields.Datetime.now()}
+        )
+        self._log("%s failed: %s" % (dict(JOB_KINDS)[self.job_kind], reason))
+        self._cliniko_job_commit()
+        return False
+
+    def _cliniko_job_commit(self):
+        self._cliniko_notify_progress()
+        self.env.flush_all()
+        if not in_test_mode():
+            self.env.cr.commit()
+
+    # -- live progress -----------------------------------------------------------------------
+    def _cliniko_notify_progress(self):
+        """Tell the forms open on these runs that they changed (sent when the transaction
+        commits; only to users who may read the run)."""
+        for run in self:
+            run._bus_send(
+                PROGRESS_NOTIFICATION,
+                {"run_id": run.id, "state": run.state, "job_state": run.job_state or False},
+            )
+
+    def _cliniko_queue(self):
+        result = super()._cliniko_queue()
+        self._cliniko_notify_progress()
+        return result
+
+    def _cliniko_on_finished(self):
+        result = super()._cliniko_on_finished()
+        self._cliniko_notify_progress()
+        return result
+
+    def action_pause(self):
+        result = super().action_pause()
+        self._cliniko_notify_progress()
+        return result
+
+    def action_cancel(self):
+        result = super().action_cancel()
+        self._cliniko_notify_progress()
+        return result
+
+
+class IrWebsocket(models.AbstractModel):
+    _inherit = "ir.websocket"
+
+    def _build_bus_channel_list(self, channels):
+        """``cliniko.migration.run_<id>``: the run's own channel, for users who may read it
+        (access rights and the company rules); asked for any other run, nothing."""
+        runs = self._cliniko_run_channels(channels)
+        channels = [
+            channel
+            for channel in channels
+            if not (isinstance(channel, str) and RUN_CHANNEL.match(channel))
+        ]
+        return super()._build_bus_channel_list([*channels, *runs])
+
+    def _cliniko_run_channels(self, channels):
+        """The runs named by ``cliniko.migration.run_<id>`` channels that this user may read."""
+        ids = [
+            int(match.group(1))
+            for channel in channels
+            if isinstance(channel, str) and (match := RUN_CHANNEL.match(channel))
+        ]
+        runs = self.env["cliniko.migration.run"].browse(ids).exists()
+        if self.env.user._is_public():
+            return runs.browse()
+        return runs.filtered(lambda run: run.has_access("read"))
