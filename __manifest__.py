@@ -40,6 +40,7 @@
         "views/cliniko_export_views.xml",
         "wizards/cliniko_export_import_wizard_views.xml",
         "views/cliniko_clinic_ui_views.xml",
+        "views/cliniko_migration_overview_views.xml",
     ],
     "assets": {
         "web.assets_tests": ["cliniko_crm_migration/static/tests/tours/*.js"],

@@ -37,6 +37,7 @@ from . import (
 # isort: split
 # After the models it extends (leads, events, users, connections).
 from . import cliniko_clinic_ui
+from . import cliniko_migration_overview
 
 # isort: split
 # Last: its run extension overrides the run's others for Data Export runs.
