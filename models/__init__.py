@@ -38,6 +38,7 @@ from . import (
 # After the models it extends (leads, events, users, connections).
 from . import cliniko_clinic_ui
 from . import cliniko_migration_overview
+from . import crm_lead_patient_form
 
 # isort: split
 # Last: its run extension overrides the run's others for Data Export runs.

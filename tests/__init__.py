@@ -23,6 +23,7 @@ from . import test_invoices
 from . import test_layers
 from . import test_migration_overview
 from . import test_patient_details
+from . import test_patient_form
 from . import test_patient_migration
 from . import test_practitioner_resolution
 from . import test_privacy
