@@ -185,8 +185,11 @@ class ClinikoConnection(models.Model):
             )
         if working.unmatched_practitioners:
             policy = self._cliniko_label(working, "unmatched_practitioners")
-            return True, self.env._("Unmatched practitioners: %(policy)s (%(run)s).",
-                           policy=policy, run=working.display_name)
+            return True, self.env._(
+                "Unmatched practitioners: %(policy)s (%(run)s).",
+                policy=policy,
+                run=working.display_name,
+            )
         if working.practitioners_resolved_at or decisions:
             matched = len(decisions.filtered(lambda decision: decision.decision == "map"))
             return True, self.env._(
@@ -281,11 +284,15 @@ class ClinikoConnection(models.Model):
         if not full:
             return False, ""
         if full.verified:
-            return True, self.env._("%s verified: counts reconcile, nothing differs unacknowledged.",
-                           full.display_name)
+            return True, self.env._(
+                "%s verified: counts reconcile, nothing differs unacknowledged.",
+                full.display_name,
+            )
         if not full.verified_at:
             return False, self.env._("%s is not verified yet.", full.display_name)
-        unreconciled = len(full.verification_resource_ids.filtered(lambda line: not line.reconciled))
+        unreconciled = len(
+            full.verification_resource_ids.filtered(lambda line: not line.reconciled)
+        )
         return False, self.env._(
             "%(run)s: %(open)s mismatch(es) to acknowledge, %(resources)s resource(s) whose "
             "counts do not reconcile.",
@@ -298,8 +305,9 @@ class ClinikoConnection(models.Model):
         if self.cliniko_switched_off_at:
             return True, self.env._(
                 "Cliniko switched off on %(date)s%(final)s.",
-                date=fields.Date.to_string(fields.Datetime.context_timestamp(
-                    self, self.cliniko_switched_off_at)),
+                date=fields.Date.to_string(
+                    fields.Datetime.context_timestamp(self, self.cliniko_switched_off_at)
+                ),
                 final=self.env._(" after final sync %s", self.final_run_id.display_name)
                 if self.final_run_id
                 else "",
@@ -344,8 +352,10 @@ class ClinikoConnection(models.Model):
             "res_id": self.id,
             "view_mode": "form",
             "views": [
-                (self.env.ref("cliniko_crm_migration.cliniko_connection_view_form_overview").id,
-                 "form")
+                (
+                    self.env.ref("cliniko_crm_migration.cliniko_connection_view_form_overview").id,
+                    "form",
+                )
             ],
             "target": "current",
         }

@@ -17,6 +17,7 @@ from . import test_delta_sync
 from . import test_field_map
 from . import test_final_sync_form
 from . import test_full_clinic
+from . import test_guide_tour
 from . import test_history
 from . import test_hostile_clinic
 from . import test_invoices
