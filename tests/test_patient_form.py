@@ -30,14 +30,15 @@ class TestPatientForm(ClinikoSandboxCase):
             cls.env["crm.lead"].get_views([(False, "form")])["views"]["form"]["arch"]
         )
 
-    def values(self, lead):
-        """The lead's values as the web client evaluates ``invisible`` with them."""
+    def values(self, record, arch=None):
+        """The record's values as the web client evaluates ``invisible`` with them."""
+        arch = self.arch if arch is None else arch
         names = {
-            node.get("name") for node in self.arch.iter("field") if node.get("name") in lead._fields
+            node.get("name") for node in arch.iter("field") if node.get("name") in record._fields
         }
-        record = lead.read(sorted(names))[0]
+        read = record.read(sorted(names))[0]
         return {
-            name: value[0] if isinstance(value, tuple) else value for name, value in record.items()
+            name: value[0] if isinstance(value, tuple) else value for name, value in read.items()
         } | {"context": {}, "uid": self.env.uid}
 
     def hidden(self, node, values):
@@ -48,17 +49,18 @@ class TestPatientForm(ClinikoSandboxCase):
             node = node.getparent()
         return False
 
-    def form_fields(self):
+    def form_fields(self, arch=None):
         """The form's own fields (not those of the lists inside it)."""
+        arch = self.arch if arch is None else arch
         return [
             node
-            for node in self.arch.iter("field")
+            for node in arch.iter("field")
             if not any(parent.tag == "field" for parent in node.iterancestors())
         ]
 
-    def shown(self, lead):
-        values = self.values(lead)
-        return values, [node for node in self.form_fields() if not self.hidden(node, values)]
+    def shown(self, record, arch=None):
+        values = self.values(record, arch)
+        return values, [node for node in self.form_fields(arch) if not self.hidden(node, values)]
 
     def test_every_fact_of_a_patient_appears_once(self):
         self.assertTrue(self.patients)
@@ -145,3 +147,18 @@ class TestPatientForm(ClinikoSandboxCase):
         self.assertEqual(file_type("image/jpeg", "x-ray.jpeg"), "JPG")
         self.assertEqual(file_type("application/octet-stream", "scan.dcm"), "DCM")
         self.assertEqual(file_type(False, "notes"), "File")
+
+    def test_every_fact_of_a_migrated_contact_appears_once(self):
+        arch = etree.fromstring(
+            self.env["res.partner"].get_views([(False, "form")])["views"]["form"]["arch"]
+        )
+        Partner = self.env["res.partner"].with_context(active_test=False)
+        contacts = Partner.search([("cliniko_contact_id", "!=", False)])
+        self.assertTrue(contacts.filtered(lambda partner: partner.cliniko_contact_type == "payer"))
+        for partner in contacts | self.patients.partner_id:
+            _values, shown = self.shown(partner, arch)
+            counts = Counter(node.get("name") for node in shown)
+            with self.subTest(partner=partner.name):
+                self.assertEqual(
+                    {name: count for name, count in counts.items() if count > 1}, {}
+                )
