@@ -1,6 +1,6 @@
-"""The guided path in a real browser (headless Chromium, 1440x900) after a migration of the
-sandbox clinic: the overview's next action, a run, a patient's lead and the calendar opened
-from it.
+"""The guided path in a real browser (headless Chromium, 1440x900) during a migration of the
+sandbox clinic (the full run stopped midway, in the background): the overview's next action,
+the run in progress, a patient's lead and the calendar opened from it.
 
 With ``CLINIKO_SCREENSHOTS=1`` the same tours also save the screenshots of the Apps page
 (``static/description/cliniko_*.png``; ``tools/screenshots.sh`` regenerates them).
@@ -22,6 +22,7 @@ from odoo.tests.common import ChromeBrowser
 from .common import ClinikoSandboxCase
 
 SIGNAL = "cliniko-screenshot:"
+APPOINTMENTS = ("individual_appointments", "group_appointments", "attendees")
 DESCRIPTION = Path(__file__).resolve().parents[1] / "static" / "description"
 MAX_BYTES = 300_000
 
@@ -75,7 +76,7 @@ def handle_console(browser, type, args=None, **kw):  # pylint: disable=redefined
 
 @tagged("post_install", "-at_install")
 class TestGuideTour(HttpCase, ClinikoSandboxCase):
-    """One migration of the sandbox clinic (connection tested, audited, migrated in full)."""
+    """One migration of the sandbox clinic: connection tested, audited, the full run midway."""
 
     sandbox_options = {"seed": 3, "patients": 8}
     # practitioners as (archived) placeholder users: the calendar shows whom each visit is with
@@ -89,8 +90,26 @@ class TestGuideTour(HttpCase, ClinikoSandboxCase):
         cls.env.ref("base.user_admin").tz = CLINIC_TZ
         cls.connection.cliniko_test_connection()
         cls.connection.action_run_source_audit()
-        cls.full_run = cls.start_run()
-        assert cls.full_run.state == "done", cls.full_run.error_message
+        # The full run in the background, as the scheduler works on it, stopped midway: the
+        # appointments are in, the history is still to come.
+        cls.full_run = (
+            cls.env["cliniko.migration.run"]
+            .with_context(cliniko_accept_proposed_map=True, cliniko_background=True)
+            .create(
+                {
+                    "connection_id": cls.connection.id,
+                    "unmatched_practitioners": cls.default_unmatched_practitioners,
+                }
+            )
+        )
+        cls.full_run.with_context(cliniko_background=True).action_start()
+        Run = cls.env["cliniko.migration.run"].with_context(cliniko_batch_pages=1)
+        for _batch in range(100):
+            lines = cls.full_run.resource_ids.filtered(lambda line: line.resource in APPOINTMENTS)
+            if lines and all(lines.mapped("done")):
+                break
+            Run._cron_process_runs()
+        assert cls.full_run.state == "running", (cls.full_run.state, cls.full_run.error_message)
 
     def tour(self, url, name):
         self.tour_started = time.time()
@@ -107,7 +126,10 @@ class TestGuideTour(HttpCase, ClinikoSandboxCase):
                 self.start_tour(url, name, login="admin", code=code)
 
     def test_the_overview_names_the_next_action_and_opens_it(self):
-        self.assertEqual(self.connection.overview_next_step, "verify")
+        self.assertLess(self.full_run.progress, 100)
+        self.assertEqual(self.connection.overview_run_state, "todo")
+        self.assertEqual(self.connection.overview_verify_state, "blocked")
+        self.assertEqual(self.connection.overview_next_step, "run")
         self.tour(
             "/odoo/action-cliniko_crm_migration.action_cliniko_migration_overview/%s"
             % self.connection.id,

@@ -1,9 +1,9 @@
 import { registry } from "@web/core/registry";
 
 /**
- * The guided path after a migration (tests/test_guide_tour.py): the overview names the next
- * action and its button opens it; a patient's lead and the patient's appointments in the
- * clinic calendar. With screenshots asked for (CLINIKO_SCREENSHOTS=1 sets
+ * The guided path during a migration (tests/test_guide_tour.py): the overview names the next
+ * action and its button opens it (the full run, in progress); a patient's lead and the
+ * patient's appointments in the clinic calendar. With screenshots asked for (CLINIKO_SCREENSHOTS=1 sets
  * window.clinikoScreenshots), each `shot` step asks the test for a screenshot of the page as
  * it is and waits until it is saved: those are the pictures of the Apps page
  * (static/description/index.html).
@@ -34,30 +34,34 @@ function shot(name) {
 tours.add("cliniko_overview_next_action", {
     steps: () => [
         {
-            trigger: ".o_form_view div[name=step_run] .badge:contains('Done')",
-            content: "The full run is done",
+            trigger: ".o_form_view div[name=step_map] .badge:contains('Done')",
+            content: "The field map is confirmed",
         },
         {
-            trigger: ".o_form_view div[name=step_verify] .badge:contains('To Do')",
-            content: "Verification is to do",
+            trigger: ".o_form_view div[name=step_run] .badge:contains('To Do')",
+            content: "The full run is under way",
         },
         {
-            trigger: ".o_form_view .o_form_statusbar button[name=action_overview_next]:contains('Verify')",
-            content: "The next action is the verification",
+            trigger: ".o_form_view div[name=step_verify] .badge:contains('Blocked')",
+            content: "Verification waits for the run",
+        },
+        {
+            trigger: ".o_form_view .o_form_statusbar button[name=action_overview_next]:contains('Full Migration')",
+            content: "The next action is the full run",
         },
         shot("overview"),
         {
-            trigger: ".o_form_view .o_form_statusbar button[name=action_overview_next]:contains('Verify')",
+            trigger: ".o_form_view .o_form_statusbar button[name=action_overview_next]:contains('Full Migration')",
             content: "Take the next action",
             run: "click",
         },
         {
-            trigger: ".o_statusbar_status button[aria-checked=true]:contains('Done')",
-            content: "The full run's form, where it is verified",
+            trigger: ".o_statusbar_status button[aria-checked=true]:contains('Running')",
+            content: "The run in progress",
         },
         {
             trigger: ".o_field_widget[name=resource_ids] .o_data_row .o_progressbar",
-            content: "Its counters per resource",
+            content: "Its progress per resource",
         },
         shot("run"),
     ],
