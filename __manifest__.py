@@ -41,6 +41,7 @@
         "wizards/cliniko_export_import_wizard_views.xml",
         "views/cliniko_clinic_ui_views.xml",
         "views/cliniko_run_jobs_views.xml",
+        "views/cliniko_migration_overview_views.xml",
     ],
     "assets": {
         "web.assets_backend": ["cliniko_crm_migration/static/src/**/*"],

@@ -37,6 +37,8 @@ from . import (
 # isort: split
 # After the models it extends (leads, events, users, connections).
 from . import cliniko_clinic_ui
+from . import cliniko_migration_overview
+from . import crm_lead_patient_form
 
 # isort: split
 # After the run's other extensions: Verify and Roll Back queued from the web client.

@@ -18,12 +18,15 @@ from . import test_delta_sync
 from . import test_field_map
 from . import test_final_sync_form
 from . import test_full_clinic
+from . import test_guide_tour
 from . import test_history
 from . import test_hostile_clinic
 from . import test_invoices
 from . import test_layers
 from . import test_live_progress_tour
+from . import test_migration_overview
 from . import test_patient_details
+from . import test_patient_form
 from . import test_patient_migration
 from . import test_practitioner_resolution
 from . import test_privacy
