@@ -36,6 +36,7 @@ from . import test_sample
 from . import test_sandbox
 from . import test_sandbox_strictness
 from . import test_security
+from . import test_signoff
 from . import test_source_audit
 from . import test_ui
 from . import test_values
