@@ -254,8 +254,13 @@ def appointment(record, booking, now, type_names, attendance=False):
     type_id = link(booking.get("appointment_type"))
     prefix = "attendees" if attendance else "individual_appointments"
     return [
-        Fact("visit", "stage_id", prefix + ".cancelled_at", status(record, end, now, attendance),
-             "stage"),
+        Fact(
+            "visit",
+            "stage_id",
+            prefix + ".cancelled_at",
+            status(record, end, now, attendance),
+            "stage",
+        ),
         Fact("visit", "cliniko_starts_at", prefix + ".starts_at", start, "equal"),
         Fact("visit", "cliniko_ends_at", prefix + ".ends_at", end, "equal"),
         Fact(
@@ -265,8 +270,9 @@ def appointment(record, booking, now, type_names, attendance=False):
             type_names.get(type_id) if type_id else None,
             "equal",
         ),
-        Fact("visit", "user_id", prefix + ".practitioner", link(booking.get("practitioner")),
-             "user"),
+        Fact(
+            "visit", "user_id", prefix + ".practitioner", link(booking.get("practitioner")), "user"
+        ),
         # its own calendar event (a group attendance shares its session's)
         Fact("event", "start", prefix + ".starts_at", start, "equal"),
         Fact("event", "stop", prefix + ".ends_at", end, "equal"),
@@ -279,8 +285,13 @@ def appointment_event(booking):
     return [
         Fact("visit", "start", "individual_appointments.starts_at", start, "equal"),
         Fact("visit", "stop", "individual_appointments.ends_at", end, "equal"),
-        Fact("visit", "user_id", "individual_appointments.practitioner",
-             link(booking.get("practitioner")), "user"),
+        Fact(
+            "visit",
+            "user_id",
+            "individual_appointments.practitioner",
+            link(booking.get("practitioner")),
+            "user",
+        ),
     ]
 
 
@@ -326,8 +337,13 @@ def history_text(resource, record):
 def history(resource, record):
     """The patient's chatter message: its original date (Cliniko's creation time) and text."""
     return [
-        Fact("message", "date", resource + ".created_at",
-             utc(record.get("created_at")) or utc(record.get("updated_at")), "equal"),
+        Fact(
+            "message",
+            "date",
+            resource + ".created_at",
+            utc(record.get("created_at")) or utc(record.get("updated_at")),
+            "equal",
+        ),
         Fact("message", "body", resource + ".content", history_text(resource, record), "text"),
     ]
 
@@ -341,8 +357,9 @@ def attachment(record, digest=None):
         size = int(size) if size not in (None, "") else None
     except (TypeError, ValueError):
         size = None
-    facts = [Fact("file", "name", "patient_attachments.filename",
-                  clean(record.get("filename")), "equal")]
+    facts = [
+        Fact("file", "name", "patient_attachments.filename", clean(record.get("filename")), "equal")
+    ]
     if size is not None:
         facts.append(Fact("file", "file_size", "patient_attachments.size", size, "equal"))
     if digest is not None:
@@ -357,11 +374,22 @@ def invoice(record):
     except (TypeError, ValueError):
         code = 0
     return [
-        Fact("invoice", "number", "invoices.number",
-             str(number) if number not in (None, "") else None, "equal"),
-        Fact("invoice", "issue_date", "invoices.issue_date", day(record.get("issue_date")),
-             "equal"),
-        Fact("invoice", "total_amount", "invoices.total_amount",
-             amount(record.get("total_amount")), "number"),
+        Fact(
+            "invoice",
+            "number",
+            "invoices.number",
+            str(number) if number not in (None, "") else None,
+            "equal",
+        ),
+        Fact(
+            "invoice", "issue_date", "invoices.issue_date", day(record.get("issue_date")), "equal"
+        ),
+        Fact(
+            "invoice",
+            "total_amount",
+            "invoices.total_amount",
+            amount(record.get("total_amount")),
+            "number",
+        ),
         Fact("invoice", "status", "invoices.status", INVOICE_STATUSES.get(code), "equal"),
     ]

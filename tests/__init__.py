@@ -14,6 +14,7 @@ from . import test_cutover
 from . import test_data_exports
 from . import test_data_exports_parser
 from . import test_delta_sync
+from . import test_expectations
 from . import test_field_map
 from . import test_final_sync_form
 from . import test_full_clinic

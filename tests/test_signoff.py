@@ -227,7 +227,8 @@ class TestSignOff(ClinikoSandboxCase, HttpCase):
     def test_a_salesman_cannot_read_the_report_or_the_export(self):
         run = self.verified()
         report = self.env.ref(REPORT)
-        self.assertEqual(report.group_ids, self.env.ref("cliniko_crm_migration.group_cliniko_clinical"))
+        clinical = self.env.ref("cliniko_crm_migration.group_cliniko_clinical")
+        self.assertEqual(report.group_ids, clinical)
         as_salesman = self.env["ir.actions.report"].with_user(self.salesman)
         with self.assertRaises(AccessError):
             as_salesman._render_qweb_html(REPORT, run.ids)
