@@ -364,6 +364,8 @@ class SignOffRules:
         self.env = runner.env
         self.plan = runner.options.field_map_plan
         self._type_names = None
+        self._stages = {}
+        self._users = {}
 
     # -- per resource: (record, ref, {target: Odoo record}, facts) -----------------------------
     def rows(self, resource, pairs):
@@ -500,12 +502,20 @@ class SignOffRules:
         kind = lead.cliniko_appointment_type_id
         if status == "booked" and "stage_id" in kind._fields and kind.stage_id:
             return kind.stage_id
-        return self.env["crm.stage"]._cliniko_stage(status)
+        if status not in self._stages:
+            self._stages[status] = self.env["crm.stage"]._cliniko_stage(status)
+        return self._stages[status]
 
     def _user(self, practitioner_id):
-        found = self.runner.records("practitioners", [practitioner_id]) if practitioner_id else {}
-        user = found.get(practitioner_id)
-        return user if user is not None and user._name == "res.users" else self.env["res.users"]
+        if practitioner_id not in self._users:
+            found = {}
+            if practitioner_id:
+                found = self.runner.records("practitioners", [practitioner_id])
+            user = found.get(practitioner_id)
+            self._users[practitioner_id] = (
+                user if user is not None and user._name == "res.users" else self.env["res.users"]
+            )
+        return self._users[practitioner_id]
 
     def _row(self, resource, record, target, fact):
         expected, actual, shown_expected, shown_actual = self._resolve(fact, target)
