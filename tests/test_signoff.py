@@ -194,6 +194,17 @@ class TestSignOff(ClinikoSandboxCase, HttpCase):
         summary = _sheet_rows(response.content, "Summary")
         self.assertIn("Patients", [row[0] for row in summary])
 
+    def test_a_value_like_a_formula_stays_text_in_the_xlsx(self):
+        partner = self.migrated_partners().filtered("city")[:1]
+        partner.city = '=HYPERLINK("http://evil.example","x")'
+        run = self.verified()
+        content = run._cliniko_signoff_xlsx()
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            sheet = archive.read("xl/worksheets/sheet2.xml").decode()
+            strings = archive.read("xl/sharedStrings.xml").decode()
+        self.assertNotIn("<f>", sheet, "no formula cell")
+        self.assertIn("=HYPERLINK(", strings)
+
     # -- the acknowledgement ----------------------------------------------------------------
     def test_the_acknowledgement_waits_for_the_verification_and_is_stored_and_audited(self):
         run = self.migration
