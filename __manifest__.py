@@ -31,6 +31,7 @@
         "views/cliniko_reference_menus.xml",
         "views/cliniko_source_audit_views.xml",
         "report/cliniko_source_audit_report.xml",
+        "report/cliniko_signoff_report.xml",
         "views/cliniko_practitioner_decision_views.xml",
         "views/cliniko_field_map_views.xml",
         "views/cliniko_verification_views.xml",

@@ -9,7 +9,10 @@
    graph: records of other patients are not even counted, so the counters reconcile with the
    sample).
 3. ``build_diff``: every field of every migrated record, source value -> expected Odoo value
-   (the importer's mapping under the confirmed map) -> actual Odoo value, mismatches first.
+   -> actual Odoo value, mismatches first. The expected value comes from the sign-off rules
+   (``expectations``: Cliniko's record, read apart from the importers) for patients,
+   appointments, history, files and invoices, from the importer's mapping under the confirmed
+   map for the other fields (``verify.compare``; each line says which: ``basis``).
 """
 
 import json
@@ -125,6 +128,7 @@ def build_diff(run):
                 "expected": row["expected"],
                 "actual": row["actual"],
                 "match": row["match"],
+                "basis": row["basis"],
             }
         )
     run.env["cliniko.sample.diff"].create(rows)

@@ -6,20 +6,35 @@
    that exists, and (full runs) the run fetched at least what Cliniko counts (some importers
    also read what the plain list leaves out: deleted records, inactive practitioners). Failed
    records are listed with their reasons from the audit log.
-2. Comparison (``compare``): each migrated record is read from Cliniko again, page by page, run
-   through its importer's mapping under the run's confirmed field map (the expected values),
-   and compared field by field with what the Odoo record holds now (the resources the graph
-   marks ``compared``). Fields written on create
-   only (e.g. the lead's stage) are not compared: people may change them.
+2. Comparison (``compare``): each migrated record is read from Cliniko again, page by page, and
+   compared field by field with what the Odoo record holds now, read back through the ORM:
+
+   - the sign-off rules (``basis`` "cliniko"): for patients, appointments (stage, type,
+     practitioner, start/end, its calendar event), history (original date and text), files
+     (name, size, SHA-256 of the bytes Cliniko serves against those Odoo stores) and invoices,
+     the expected value is what ``expectations`` derives from Cliniko's record, written apart
+     from the importers' mappers;
+   - the other fields of the resources the graph marks ``compared`` (``basis`` "map"): the
+     expected value is the importer's mapping under the run's confirmed field map. Fields
+     written on create only (e.g. the patient lead's salesperson) are not compared there.
+
+   A field the confirmed map skips is not compared. The stage of a visit is (the sign-off says
+   where each appointment stands): a stage a person changed shows as a mismatch to acknowledge.
+3. The sign-off: the report (PDF, ``report/cliniko_signoff_report.xml``) and its XLSX export
+   (``/cliniko_crm_migration/signoff/<run>.xlsx``) list the counts per resource, the mismatches,
+   then the matches; the admin's acknowledgement (who, when) is stored on the run and audited.
 
 The run is verified when everything reconciles and every mismatch is acknowledged.
 """
 
+import hashlib
 import json
+from datetime import date, datetime
 
-from odoo import fields
+from odoo import fields, models
 
-from . import graph
+from ..cliniko_api import ClinikoError
+from . import expectations, graph
 from .importer import Item, MappingError
 from .patients import custom_field_answer, iter_custom_fields
 from .proposer import CUSTOM_PREFIX
@@ -30,29 +45,64 @@ SHOWN = 300  # characters of a value shown in a line
 
 
 def verify(run):
-    """Reconcile and compare ``run``; store the result on it."""
+    """Reconcile and compare ``run``; store the result on it (a new verification needs a new
+    sign-off acknowledgement)."""
     run.verification_resource_ids.unlink()
     run.verification_mismatch_ids.unlink()
+    run.verification_check_ids.unlink()
     run.env["cliniko.verification.resource"].create(reconcile(run))
-    mismatches = [
-        {
-            "run_id": run.id,
-            "resource": row["resource"],
-            "cliniko_id": row["cliniko_id"],
-            "res_model": row["res_model"],
-            "res_id": row["res_id"],
-            "field_name": row["field"],
-            "expected": row["expected"],
-            "actual": row["actual"],
-        }
-        for row in compare(run)
-        if not row["match"]
-    ]
+    mismatches, checks = [], {}
+    for row in compare(run):
+        key = (row["resource"], row["res_model"], row["field"], row["basis"])
+        counted = checks.setdefault(key, [0, 0])
+        counted[0] += 1
+        counted[1] += bool(row["match"])
+        if not row["match"]:
+            mismatches.append(
+                {
+                    "run_id": run.id,
+                    "resource": row["resource"],
+                    "cliniko_id": row["cliniko_id"],
+                    "res_model": row["res_model"],
+                    "res_id": row["res_id"],
+                    "field_name": row["field"],
+                    "source_path": row["source_path"] or False,
+                    "basis": row["basis"],
+                    "expected": row["expected"],
+                    "actual": row["actual"],
+                }
+            )
     run.env["cliniko.verification.mismatch"].create(mismatches)
-    run.verified_at = fields.Datetime.now()
+    order = {r.name: index for index, r in enumerate(graph.GRAPH)}
+    run.env["cliniko.verification.check"].create(
+        [
+            {
+                "run_id": run.id,
+                "sequence": order.get(resource, len(order)),
+                "resource": resource,
+                "res_model": model,
+                "field_name": field,
+                "basis": basis,
+                "checked": checked,
+                "matched": matched,
+            }
+            for (resource, model, field, basis), (checked, matched) in checks.items()
+        ]
+    )
+    run.write(
+        {
+            "verified_at": fields.Datetime.now(),
+            "signoff_acknowledged_by": False,
+            "signoff_acknowledged_at": False,
+        }
+    )
     run._log(
-        "Verified: %s mismatch(es); %s"
-        % (len(mismatches), "verified" if run.verified else "not verified")
+        "Verified: %s field(s) compared, %s mismatch(es); %s"
+        % (
+            sum(checked for checked, _matched in checks.values()),
+            len(mismatches),
+            "verified" if run.verified else "not verified",
+        )
     )
     return run
 
@@ -129,15 +179,23 @@ COUNTS = ("fetched", "created", "updated", "skipped", "failed")
 
 def compare(run):
     """Yield one row per migrated record and field: ``{"resource", "cliniko_id", "res_model",
-    "res_id", "field", "source_path", "source", "expected", "actual", "match"}``."""
+    "res_id", "field", "source_path", "source", "expected", "actual", "match", "basis"}``.
+
+    ``basis`` says where the expected value comes from: ``cliniko`` (the sign-off rules of
+    ``expectations``, read from Cliniko's record independently of the importers) or ``map``
+    (the importer's mapping under the confirmed map, for the fields the rules do not cover)."""
     runner = MigrationRunner(run)
     runner._prepare()  # the confirmed map, the sample's scope, the clinic's region
-    wanted = [r for r in graph.load_order(run._selected_resources()) if r.compared]
-    for resource in wanted:
-        yield from _compare_resource(runner, importer_class(resource)(runner))
+    rules = SignOffRules(runner)
+    for resource in graph.load_order(run._selected_resources()):
+        if resource.compared:
+            yield from _compare_resource(runner, importer_class(resource)(runner), rules)
+        elif resource.name in SIGNED_OFF:
+            for pairs in _bound_pages(runner, resource):
+                yield from rules.rows(resource.name, pairs)
 
 
-def _compare_resource(runner, importer):
+def _compare_resource(runner, importer, rules):
     plan = runner.options.field_map_plan
     importer.before_resource()
     for records in importer.pages():
@@ -150,6 +208,11 @@ def _compare_resource(runner, importer):
         ]
         for item in items:
             item.ref = refs[item.cliniko_id]
+        ruled = set()
+        if importer.resource in SIGNED_OFF:
+            for row in rules.rows(importer.resource, [(item.source, item.ref) for item in items]):
+                ruled.add((row["res_model"], row["field"]))
+                yield row
         importer.prepare(items)
         for item in items:
             try:
@@ -160,7 +223,25 @@ def _compare_resource(runner, importer):
             if not main:
                 continue
             for expected, record in _targets(importer.resource, values, main):
-                yield from _compare_record(plan, importer.resource, item, expected, record)
+                for row in _compare_record(plan, importer.resource, item, expected, record):
+                    if (row["res_model"], row["field"]) not in ruled:
+                        yield row
+
+
+def _bound_pages(runner, resource):
+    """Lists of ``(Cliniko record, binding)`` of ``resource``: the records the run migrated
+    (in the sample's scope, bound, not deleted since), read from Cliniko page by page."""
+    params = [("q[]", condition) for condition in resource.list_filters]
+    scope = runner.options.sample_scope
+    for page in runner.client.iter_pages("/" + resource.name, params=params):
+        records = [r for r in page.get(resource.name) or [] if r.get("id") is not None]
+        if scope is not None and resource.patient_link:
+            records = [r for r in records if graph.patient_ids_of(resource.name, r) & scope]
+        records = [r for r in records if not r.get("deleted_at")]
+        refs = runner.binder.to_internal(resource.name, [str(r["id"]) for r in records])
+        pairs = [(r, refs[str(r["id"])]) for r in records if str(r["id"]) in refs]
+        if pairs:
+            yield pairs
 
 
 def _targets(resource, values, main):
@@ -210,6 +291,7 @@ def _compare_record(plan, resource, item, expected, record):
             "expected": _shown(field, wanted),
             "actual": _shown(field, record[name]),
             "match": match,
+            "basis": "map",
         }
 
 
@@ -244,3 +326,239 @@ def _cut(value):
         return False
     value = str(value)
     return value if len(value) <= SHOWN else value[: SHOWN - 1] + "…"
+
+
+# -- the sign-off rules, read back through the ORM ---------------------------------------------
+SIGNED_OFF = (
+    "patients",
+    "individual_appointments",
+    "attendees",
+    "treatment_notes",
+    "communications",
+    "patient_forms",
+    "patient_attachments",
+    "invoices",
+)
+_HISTORY = ("treatment_notes", "communications", "patient_forms")
+CHUNK_SIZE = 64 * 1024
+
+
+class _Sink:
+    """A file that keeps nothing: the download computes the digest on the way."""
+
+    def write(self, data):
+        return len(data)
+
+    def tell(self):
+        return 0
+
+    def seekable(self):
+        return False
+
+
+class SignOffRules:
+    """Compares what ``expectations`` says Odoo must hold with what the ORM reads back."""
+
+    def __init__(self, runner):
+        self.runner = runner
+        self.env = runner.env
+        self.plan = runner.options.field_map_plan
+        self._type_names = None
+        self._stages = {}
+        self._users = {}
+
+    # -- per resource: (record, ref, {target: Odoo record}, facts) -----------------------------
+    def rows(self, resource, pairs):
+        if resource in _HISTORY:
+            subjects = self._history(resource, pairs)
+        else:
+            subjects = getattr(self, "_" + resource)(resource, pairs)
+        for record, ref, targets, facts in subjects:
+            for fact in facts:
+                target = targets.get(fact.target)
+                if not target or self._skipped(resource, fact, target):
+                    continue
+                yield self._row(resource, record, target, fact)
+
+    def _mains(self, pairs):
+        return [(record, ref, self.runner.binder.record(ref)) for record, ref in pairs]
+
+    def _patients(self, resource, pairs):
+        found = [(r, ref, main) for r, ref, main in self._mains(pairs) if main]
+        partners = self.env["res.partner"].browse([main.id for _r, _ref, main in found])
+        leads = self.env["crm.lead"]._cliniko_patient_leads(partners)
+        for record, ref, partner in found:
+            targets = {"partner": partner, "lead": leads.get(partner.id)}
+            yield record, ref, targets, expectations.patient(record, self.runner.region)
+
+    def _type_name_map(self):
+        if self._type_names is None:
+            self._type_names = {
+                str(kind["id"]): kind.get("name")
+                for kind in self.runner.fetch_all(
+                    "/appointment_types", params=[("q[]", "archived_at:*")]
+                )
+            }
+        return self._type_names
+
+    def _visits(self, pairs, bookings, attendance):
+        names = self._type_name_map()
+        found = [(r, ref, main) for r, ref, main in self._mains(pairs) if main]
+        leads = self.env["crm.lead"].browse(
+            [main.id for _r, _ref, main in found if main._name == "crm.lead"]
+        )
+        events = {}
+        if leads:
+            for event in (
+                self.env["calendar.event"]
+                .with_context(active_test=False)
+                .search(
+                    [("opportunity_id", "in", leads.ids), ("cliniko_appointment_event", "=", True)]
+                )
+            ):
+                events.setdefault(event.opportunity_id.id, event)
+        for record, ref, main in found:
+            booking = bookings.get(str(record["id"]))
+            if booking is None:
+                continue
+            now = ref.synced_at or fields.Datetime.now()
+            if main._name == "crm.lead":
+                facts = expectations.appointment(record, booking, now, names, attendance)
+                yield record, ref, {"visit": main, "event": events.get(main.id)}, facts
+            elif main._name == "calendar.event":
+                yield record, ref, {"visit": main}, expectations.appointment_event(booking)
+
+    def _individual_appointments(self, resource, pairs):
+        return self._visits(pairs, {str(r["id"]): r for r, _ref in pairs}, False)
+
+    def _attendees(self, resource, pairs):
+        wanted = sorted({expectations.link(r.get("booking")) for r, _ref in pairs} - {None})
+        groups = {}
+        if wanted:
+            params = [("q[]", "id:=%s" % ",".join(wanted)), ("q[]", "archived_at:*")]
+            for group in self.runner.client.iter_records("/group_appointments", params=params):
+                groups[str(group["id"])] = group
+        bookings = {
+            str(r["id"]): groups[expectations.link(r.get("booking"))]
+            for r, _ref in pairs
+            if expectations.link(r.get("booking")) in groups
+        }
+        return self._visits(pairs, bookings, True)
+
+    def _history(self, resource, pairs):
+        for record, ref, message in self._mains(pairs):
+            if message:
+                yield record, ref, {"message": message}, expectations.history(resource, record)
+
+    def _patient_attachments(self, resource, pairs):
+        megabytes = self.runner.connection.max_file_size_mb or 100
+        for record, ref, attachment in self._mains(pairs):
+            if not attachment:
+                continue
+            content = record.get("content")
+            url = (content.get("links", {}).get("self") if isinstance(content, dict) else None) or (
+                "/patient_attachments/%s/content" % record["id"]
+            )
+            try:
+                digest = self.runner.client.download(
+                    url, _Sink(), chunk_size=CHUNK_SIZE, max_bytes=megabytes * 1024 * 1024
+                )["sha256"]
+            except ClinikoError as error:
+                digest = "Cliniko does not serve the file: %s" % error
+            facts = expectations.attachment(record, digest)
+            yield record, ref, {"file": attachment}, facts
+
+    def _invoices(self, resource, pairs):
+        for record, ref, invoice in self._mains(pairs):
+            if invoice:
+                yield record, ref, {"invoice": invoice}, expectations.invoice(record)
+
+    # -- one fact ---------------------------------------------------------------------------
+    def _skipped(self, resource, fact, target):
+        """The confirmed map skips this field: the admin chose not to migrate it."""
+        skipped = self.plan.skipped.get(resource, ()) if self.plan is not None else ()
+        return fact.field in skipped or "%s/%s" % (fact.target, fact.field) in skipped
+
+    def _resolve(self, fact, target):
+        """``(expected, actual)`` as comparable plain values, and both as shown."""
+        if fact.rule == "stage":
+            stage = self._stage(fact.expected, target)
+            return stage.id, target.stage_id.id, stage.display_name, target.stage_id.display_name
+        if fact.rule == "user":
+            user = self._user(fact.expected)
+            return user.id, target.user_id.id, user.display_name, target.user_id.display_name
+        if fact.field == "content_sha256":
+            actual = _stored_sha256(target)
+        elif fact.field == "country_id":
+            actual = target.country_id.code
+        elif fact.field == "cliniko_appointment_type_id":
+            actual = target.cliniko_appointment_type_id.name
+        else:
+            actual = target[fact.field]
+        shown = expectations.html_text(actual) if fact.rule == "text" else actual
+        return fact.expected, actual, _plain(fact.expected), _plain(shown)
+
+    def _stage(self, status, lead):
+        kind = lead.cliniko_appointment_type_id
+        if status == "booked" and "stage_id" in kind._fields and kind.stage_id:
+            return kind.stage_id
+        if status not in self._stages:
+            self._stages[status] = self.env["crm.stage"]._cliniko_stage(status)
+        return self._stages[status]
+
+    def _user(self, practitioner_id):
+        if practitioner_id not in self._users:
+            found = {}
+            if practitioner_id:
+                found = self.runner.records("practitioners", [practitioner_id])
+            user = found.get(practitioner_id)
+            self._users[practitioner_id] = (
+                user if user is not None and user._name == "res.users" else self.env["res.users"]
+            )
+        return self._users[practitioner_id]
+
+    def _row(self, resource, record, target, fact):
+        expected, actual, shown_expected, shown_actual = self._resolve(fact, target)
+        if fact.rule in ("stage", "user"):
+            match = expected == actual
+        else:
+            match = expectations.matches(fact.rule, expected, actual)
+        return {
+            "resource": resource,
+            "cliniko_id": str(record["id"]),
+            "res_model": target._name,
+            "res_id": target.id,
+            "field": fact.field,
+            "source_path": fact.source_path,
+            "source": _source_value(record, fact.source_path),
+            "expected": _cut(shown_expected),
+            "actual": _cut(shown_actual),
+            "match": bool(match),
+            "basis": "cliniko",
+        }
+
+
+def _plain(value):
+    """A value as a person reads it in the report."""
+    if isinstance(value, models.BaseModel):
+        return value.display_name if value else False
+    if isinstance(value, (list, tuple)):
+        return " | ".join(str(part) for part in value if part) or False
+    if isinstance(value, datetime):
+        return fields.Datetime.to_string(value)
+    if isinstance(value, date):
+        return fields.Date.to_string(value)
+    return value
+
+
+def _stored_sha256(attachment):
+    """SHA-256 of the bytes Odoo holds for ``attachment``, read in chunks from its storage."""
+    attachment = attachment.sudo()
+    digest = hashlib.sha256()
+    if attachment.store_fname:
+        with open(attachment._full_path(attachment.store_fname), "rb") as stored:
+            while chunk := stored.read(CHUNK_SIZE):
+                digest.update(chunk)
+    else:
+        digest.update(attachment.raw or b"")
+    return digest.hexdigest()

@@ -13,6 +13,7 @@ ACTIONS = [
     ("skip", "Skip"),
     ("fail", "Fail"),
     ("delete", "Delete"),
+    ("acknowledge", "Acknowledge"),
 ]
 
 

@@ -3,11 +3,18 @@
 ``cliniko.verification.resource``: per resource, Cliniko's count, the reference rows, the Odoo
 records they point to and the run's counters, whether they reconcile, and the failed records
 with their reasons. ``cliniko.verification.mismatch``: a migrated field that does not hold what
-the map says (acknowledged by the admin, or fixed). ``cliniko.sample.diff``: per record and
-field of a sample, source value -> expected Odoo value -> actual Odoo value.
+Cliniko's record says (acknowledged by the admin, who and when, or fixed).
+``cliniko.verification.check``: per resource and field, how many records were compared and how
+many matched (the sign-off's "matches"). ``cliniko.sample.diff``: per record and field of a
+sample, source value -> expected Odoo value -> actual Odoo value.
 """
 
 from odoo import api, fields, models
+
+BASES = [
+    ("cliniko", "Cliniko's record (sign-off rules)"),
+    ("map", "Importer under the field map"),
+]
 
 
 class _FieldCheck(models.AbstractModel):
@@ -26,6 +33,13 @@ class _FieldCheck(models.AbstractModel):
         selection="_selection_record_ref", compute="_compute_record_ref", string="Record"
     )
     field_name = fields.Char(string="Field")
+    source_path = fields.Char(string="Source Field")
+    basis = fields.Selection(
+        BASES,
+        default="map",
+        help="Where the expected value comes from: the sign-off rules, which read Cliniko's "
+        "record apart from the importers, or the importer's mapping under the field map.",
+    )
     expected = fields.Text()
     actual = fields.Text()
 
@@ -50,9 +64,21 @@ class ClinikoVerificationMismatch(models.Model):
     _order = "run_id, resource, cliniko_id, field_name, id"
 
     acknowledged = fields.Boolean(help="The admin accepts this difference.")
+    acknowledged_by = fields.Many2one("res.users", readonly=True)
+    acknowledged_at = fields.Datetime(readonly=True)
+
+    def write(self, vals):
+        # who accepted a difference, and when, whichever way it was ticked
+        if "acknowledged" in vals:
+            vals = dict(
+                vals,
+                acknowledged_by=self.env.user.id if vals["acknowledged"] else False,
+                acknowledged_at=fields.Datetime.now() if vals["acknowledged"] else False,
+            )
+        return super().write(vals)
 
     def action_acknowledge(self):
-        self.write({"acknowledged": True})
+        self.filtered(lambda line: not line.acknowledged).write({"acknowledged": True})
         return True
 
 
@@ -64,7 +90,6 @@ class ClinikoSampleDiff(models.Model):
     _order = "match, sequence, id"
 
     sequence = fields.Integer()
-    source_path = fields.Char(string="Source Field")
     source_value = fields.Text()
     match = fields.Boolean(index=True)
 
@@ -89,3 +114,24 @@ class ClinikoVerificationResource(models.Model):
     reconciled = fields.Boolean()
     problems = fields.Text(help="Why the counts do not reconcile.")
     failures = fields.Text(help="The failed records with their reasons (from the audit log).")
+
+
+class ClinikoVerificationCheck(models.Model):
+    _name = "cliniko.verification.check"
+    _description = "Cliniko Verification: Fields Compared"
+    _order = "run_id, sequence, resource, res_model, field_name, id"
+
+    run_id = fields.Many2one("cliniko.migration.run", required=True, ondelete="cascade", index=True)
+    sequence = fields.Integer()
+    resource = fields.Char(required=True)
+    res_model = fields.Char(string="Model")
+    field_name = fields.Char(string="Field")
+    basis = fields.Selection(BASES)
+    checked = fields.Integer(string="Records Compared")
+    matched = fields.Integer()
+    mismatched = fields.Integer(compute="_compute_mismatched")
+
+    @api.depends("checked", "matched")
+    def _compute_mismatched(self):
+        for line in self:
+            line.mismatched = line.checked - line.matched

@@ -15,6 +15,7 @@ from . import test_cutover
 from . import test_data_exports
 from . import test_data_exports_parser
 from . import test_delta_sync
+from . import test_expectations
 from . import test_field_map
 from . import test_final_sync_form
 from . import test_full_clinic
@@ -42,6 +43,7 @@ from . import test_sample
 from . import test_sandbox
 from . import test_sandbox_strictness
 from . import test_security
+from . import test_signoff
 from . import test_source_audit
 from . import test_ui
 from . import test_values

@@ -3,7 +3,7 @@ then keep (the full run carries on without duplicates) or roll back."""
 
 import json
 
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from ..migration import sample
 from .common import ClinikoSandboxCase
@@ -126,6 +126,31 @@ class TestSample(ClinikoSandboxCase):
         self.assertEqual((first.res_id, first.field_name), (partner.id, "city"))
         self.assertEqual(first.actual, "Edited in Odoo")
         self.assertEqual(run.cliniko_sample_summary()["diff"]["mismatches"], 1)
+
+    def test_the_diff_checks_visits_history_files_and_invoices_against_clinikos_records(self):
+        run = self.sample_run()
+        if not run.sample_diff_ids:
+            run.action_build_sample_diff()
+        ruled = run.sample_diff_ids.filtered(lambda line: line.basis == "cliniko")
+        wanted = {
+            "patients": {"name", "cliniko_date_of_birth", "phone"},
+            "individual_appointments": {"stage_id", "user_id", "cliniko_ends_at"},
+            "treatment_notes": {"date", "body"},
+            "invoices": {"number", "total_amount", "status"},
+        }
+        for resource, names in wanted.items():
+            lines = ruled.filtered(lambda line, r=resource: line.resource == r)
+            self.assertLessEqual(names, set(lines.mapped("field_name")), resource)
+            self.assertTrue(all(lines.mapped("match")), resource)
+        stage = ruled.filtered(lambda line: line.field_name == "stage_id")[:1]
+        lead = self.env["crm.lead"].browse(stage.res_id)
+        self.assertEqual(stage.expected, lead.stage_id.display_name)
+        # a sample not verified yet prints its diff; its sign-off waits for a verification
+        data = run._cliniko_signoff_data()
+        self.assertEqual((data["kind"], data["mismatches"]), ("Sample diff", []))
+        self.assertIn("individual_appointments", [row["resource"] for row in data["summary"]])
+        with self.assertRaises(UserError):
+            run.action_acknowledge_signoff()
 
     def test_keeping_the_sample_the_full_run_carries_on_without_duplicates(self):
         run = self.sample_run()

@@ -33,6 +33,7 @@ TESTS_DIR = ADDON_DIR / "tests"
 PURE_TESTS = (
     "test_client.py",
     "test_data_exports_parser.py",
+    "test_expectations.py",
     "test_layers.py",
     "test_rendering.py",
     "test_sandbox.py",
