@@ -248,9 +248,15 @@ class ClinikoMigrationRun(models.Model):
         return True
 
     def action_acknowledge_mismatches(self):
-        self.verification_mismatch_ids.filtered(lambda line: not line.acknowledged).write(
-            {"acknowledged": True}
-        )
+        """Accept every open mismatch: the sign-off (who and when, audited) when the run is
+        not signed off yet, else the mismatches a new comparison found since."""
+        for run in self:
+            if not run.signoff_acknowledged_at:
+                run.action_acknowledge_signoff()
+            else:
+                run.verification_mismatch_ids.filtered(lambda line: not line.acknowledged).write(
+                    {"acknowledged": True}
+                )
         return True
 
     def cliniko_verify(self):
