@@ -334,6 +334,44 @@ class TestFailedRunAsksItsAdmin(ClinikoSandboxCase):
         self.assertIn("Run rolled back.", notes(run)[-1].body)
 
 
+class TestBackgroundRunSaysItOnce(ClinikoSandboxCase):
+    """A run worked on by the scheduler in many batches of one page, each committed."""
+
+    sandbox_options = {"seed": 14, "patients": 8}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        run = (
+            admin_env(cls.env)["cliniko.migration.run"]
+            .with_context(cliniko_accept_proposed_map=True)
+            .create({"connection_id": cls.connection.id, "unmatched_practitioners": "unassigned"})
+        )
+        run.with_context(cliniko_background=True).action_start()
+        Run = cls.env["cliniko.migration.run"].with_context(
+            cliniko_batch_pages=1, cliniko_page_size=5
+        )
+        cls.batches = 0
+        while run.state in ("queued", "running") and cls.batches < 500:
+            Run._cron_process_runs()
+            cls.env.invalidate_all()
+            cls.batches += 1
+        cls.migration = run
+
+    def test_its_chatter_says_started_and_finished_once_whatever_the_batches(self):
+        self.assertEqual(self.migration.state, "done", self.migration.error_message)
+        self.assertGreater(self.batches, 3)
+        bodies = [message.body for message in notes(self.migration)]
+        self.assertEqual(len(bodies), 2, bodies)
+        self.assertIn("Run started.", bodies[0])
+        self.assertIn("Run finished.", bodies[1])
+        self.assertEqual(self.migration.started_by_id, self.env.ref("base.user_admin"))
+        self.assertFalse(self.migration.activity_ids)
+        log = self.migration.log.splitlines()
+        self.assertIn("Queued", log[0])
+        self.assertIn("Started", log[1])
+
+
 class TestRunLogIsBounded(ClinikoSandboxCase):
     """The log of a run that waits a lot (no migration: the runner's wait hook alone)."""
 
