@@ -3,13 +3,17 @@ gets an activity when it needs them, its counters add up with one meaning each, 
 failures are grouped by reason with the patients concerned, and its log shows the waits,
 retries and warnings it met."""
 
+import json
 import re
 
 from markupsafe import escape
 
+from odoo.tests import HttpCase, tagged
+
 from ..migration.runner import MigrationRunner
+from ..models.cliniko_connection import SANDBOX_PARAM
 from ..models.cliniko_migration_run import LOG_MAX_LINES
-from ..tools.cliniko_sandbox import SteppingClock
+from ..tools.cliniko_sandbox import ClinikoSandbox, SteppingClock
 from .common import ClinikoSandboxCase
 
 OUTCOMES = ("created", "updated", "unchanged", "skipped", "failed")
@@ -400,3 +404,62 @@ class TestRunLogIsBounded(ClinikoSandboxCase):
         self.assertEqual(run.log.splitlines()[0], "(26 earlier lines not kept)")
 
 
+
+
+@tagged("post_install", "-at_install")
+class TestRunFormInBrowser(HttpCase):
+    """A finished run's form in a real browser: chatter, reasons (names escaped), Log tab."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sandbox = ClinikoSandbox(seed=15, patients=10, rate_limit=0).start()
+        cls.addClassCleanup(cls.sandbox.stop)
+        cls.env["ir.config_parameter"].set_param(SANDBOX_PARAM, "True")
+        patients = cls.sandbox.clinic.resources["patients"]
+        merged = next(p for p in patients.values() if p.get("merged_at"))
+        merged["first_name"], merged["last_name"] = HOSTILE_NAME, "Smith"
+        connection = cls.env["cliniko.connection"].create(
+            {
+                "name": "Browser clinic",
+                "api_key": cls.sandbox.api_key,
+                "base_url": cls.sandbox.base_url,
+                "contact_email": "tests@example.com",
+            }
+        )
+        run = (
+            cls.env["cliniko.migration.run"]
+            .with_context(cliniko_accept_proposed_map=True, cliniko_run_now=True)
+            .create({"connection_id": connection.id, "unmatched_practitioners": "unassigned"})
+        )
+        run.action_start()
+        cls.migration = run
+
+    def test_the_form_shows_chatter_reasons_and_log(self):
+        self.assertEqual(self.migration.state, "done", self.migration.error_message)
+        hostile = json.dumps("%s Smith" % HOSTILE_NAME)
+        code = """
+            const fail = (why) => console.error(why);
+            const chatter = document.querySelector('.o-mail-Chatter');
+            const reasons = document.querySelector('.o_field_widget[name=skip_fail_html]');
+            if (!chatter.innerText.includes('Run finished.')) { fail('no finished note'); }
+            else if (!reasons || !reasons.querySelector('table')) { fail('no reasons table'); }
+            else if (reasons.querySelector('img')) { fail('a name was rendered as HTML'); }
+            else if (!reasons.innerText.includes(%s)) { fail('the merged patient is not named'); }
+            else {
+                document.querySelector('.o_notebook a[name=log]').click();
+                setTimeout(() => {
+                    const log = document.querySelector('.o_field_widget[name=log]');
+                    if (log && log.innerText.includes('Finished: ')) {
+                        console.log('test successful');
+                    } else { fail('the Log tab does not show the log'); }
+                }, 500);
+            }
+        """ % hostile
+        self.browser_js(
+            "/odoo/action-cliniko_crm_migration.action_cliniko_migration_run/%s"
+            % self.migration.id,
+            code,
+            ready="!!document.querySelector('.o-mail-Chatter .o-mail-Message')",
+            login="admin",
+        )
