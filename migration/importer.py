@@ -8,7 +8,17 @@ For each record of a page (after OCA connector's importer)::
 Creates of a page go to the database as one batch inside a savepoint; if the batch fails, each
 record is retried in a savepoint of its own, so one bad record is listed with its reason and
 never sinks its page or the run. Every outcome becomes audit lines and counts in the run's
-counters, which add up: fetched = created + updated + skipped + failed.
+counters, which add up: fetched = created + updated + unchanged + skipped + failed. Each record
+has one outcome:
+
+* created: new in Odoo; updated: migrated before, changed in Cliniko since, written again;
+* unchanged: migrated before and the same in Cliniko (``up to date`` by ``updated_at``, or
+  ``no change`` once compared): nothing written; an audit line ``skip`` marked ``unchanged``;
+* skipped: left out on purpose, with the reason (deleted in Cliniko, counted elsewhere...);
+* failed: could not be migrated, with the reason; the rest goes on.
+
+A skipped or failed record's audit line names its patient (``patient_name``) where it has one,
+so the run can list its reasons with the patients concerned.
 """
 
 import logging
@@ -55,6 +65,7 @@ class Item:
         "ref_previous",
         "written",
         "conflicts",
+        "unchanged",
     )
 
     def __init__(self, record):
@@ -74,6 +85,12 @@ class Item:
         self.ref_previous = None
         self.written = {}  # (model, id) -> field names the migration wrote (conflict safety)
         self.conflicts = []  # fields an update left alone: changed in Odoo since (delta sync)
+        self.unchanged = False  # a skip that is no news: migrated before, the same since
+
+    def same_as_before(self, message):
+        """Nothing to do: migrated before and unchanged in Cliniko (counted as unchanged)."""
+        self.done("skip", message)
+        self.unchanged = True
 
     def done(self, action, message=""):
         self.action = action
@@ -153,8 +170,11 @@ class Importer:
     next_cursor = None
     page_url = None
     # What Cliniko holds for this read (``total_entries`` of its first page), None until read:
-    # the run's progress total comes from here, never from a count-only request.
+    # the run's progress total comes from here, never from a count-only request. A resource
+    # reading several lists (active and inactive, listed and deleted) keeps each list's
+    # ``total_entries`` in ``list_totals`` ({path: n}); the run's total is their sum.
     total_entries = None
+    list_totals = None
 
     def lists(self):
         """The Cliniko lists this resource reads, in order: ``(path, params)`` each."""
@@ -206,8 +226,14 @@ class Importer:
         seen = set()
         while url:
             page = client.get(url, params)
-            if self.total_entries is None and isinstance(page, dict):
-                self.total_entries = _int_or_none(page.get("total_entries"))
+            if isinstance(page, dict):
+                total = _int_or_none(page.get("total_entries"))
+                if self.total_entries is None:
+                    self.total_entries = total
+                if total is not None:
+                    if self.list_totals is None:
+                        self.list_totals = {}
+                    self.list_totals.setdefault(path, total)
             next_url = client._next_url(page, url, first_params)
             if next_url in seen:
                 raise ClinikoError("Cliniko's next-page links loop on %s; stopping." % next_url)
@@ -325,7 +351,7 @@ class Importer:
                 continue
             item.ref = refs.get(item.cliniko_id)
             if item.ref and self._up_to_date(item):
-                item.done("skip", "up to date")
+                item.same_as_before(UP_TO_DATE)
                 continue
             pending.append(item)
         pending = self._prepare_guarded(pending)
@@ -415,7 +441,10 @@ class Importer:
         # an update that left conflicting fields alone is still an update (counted both ways)
         changed = self.update_one(item, main) or bool(item.conflicts)
         item.target = main
-        item.done("update" if changed else "skip", "" if changed else "no change")
+        if changed:
+            item.done("update")
+        else:
+            item.same_as_before(NO_CHANGE)
 
     def _guarded(self, item, work):
         """Run ``work`` for one record in its own savepoint; a failure fails only this record."""
@@ -443,17 +472,55 @@ class Importer:
         )
         conflicts.log_conflicts(self, items)
         audit_values = []
+        patients = self._patient_names([item for item in items if _reported(item)])
         for item in items:
             for action, record, message, previous in item.audits:
                 ref_previous = previous_refs.get(item.cliniko_id)
                 if action == "update" and record == item.target and ref_previous:
                     # the binding changed too: the rollback of this line puts it back
                     previous = dict(previous or {}, __ref__=ref_previous)  # noqa: PLW2901
-                audit_values.append(self._audit_values(item, action, record, message, previous))
+                values = self._audit_values(item, action, record, message, previous)
+                if action in ("skip", "fail") and id(item) in patients:
+                    values["patient_name"] = patients[id(item)]
+                audit_values.append(values)
             if not item.audits:
-                audit_values.append(self._audit_values(item, item.action, item.target, "", None))
+                values = self._audit_values(item, item.action, item.target, "", None)
+                values["unchanged"] = item.unchanged
+                values["patient_name"] = patients.get(id(item), False)
+                audit_values.append(values)
         self.runner.audit(audit_values)
         self.runner.count(self.resource, items)
+
+    def _patient_names(self, items):
+        """``{id(item): the name of its patient}`` for skipped and failed ``items``: for a
+        patient, the name Cliniko gives; for what belongs to one, the migrated contact's name
+        (a patient that was not migrated has none here). One look-up for the page."""
+        names, wanted = {}, {}
+        for item in items:
+            if self.resource == "patients":
+                name = " ".join(
+                    part
+                    for part in (item.source.get("first_name"), item.source.get("last_name"))
+                    if isinstance(part, str) and part.strip()
+                )
+                if name:
+                    names[id(item)] = name[:200]
+                continue
+            try:
+                patient_ids = graph.patient_ids_of(self.resource, item.source)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                continue  # a malformed link: the record failed for it, without a name
+            if patient_ids:
+                wanted[id(item)] = sorted(patient_ids)
+        if wanted:
+            found = self.runner.records("patients", sorted(set().union(*wanted.values())))
+            for key, ids in wanted.items():
+                partners = [found[i] for i in ids if i in found]
+                if partners:
+                    names[key] = ", ".join(p.display_name or "?" for p in partners[:3])[:200]
+                else:
+                    names[key] = "Cliniko patient %s (not migrated)" % ", ".join(ids[:3])
+        return names
 
     def _audit_values(self, item, action, record, message, previous):
         return {
@@ -465,6 +532,15 @@ class Importer:
             "message": "; ".join(filter(None, [item.message, message])) or False,
             "previous_values": previous or False,
         }
+
+
+UP_TO_DATE = "up to date"  # Cliniko's updated_at has not moved since the last run
+NO_CHANGE = "no change"  # compared field by field: nothing to write
+
+
+def _reported(item):
+    """A record whose reason the run lists: skipped (but not merely unchanged) or failed."""
+    return item.action == "fail" or (item.action == "skip" and not item.unchanged)
 
 
 # What a malformed record can raise while it is read; anything else (the key refused, Cliniko

@@ -286,11 +286,12 @@ class PractitionerImporter(Importer):
             ],
             order="id",
         ):
-            last[audit.cliniko_id] = audit.action
-        counts = {"fetched": len(last), "skipped": 0, "failed": 0, "created": 0, "updated": 0}
+            last[audit.cliniko_id] = "unchanged" if audit.unchanged else audit.action
+        counts = dict.fromkeys(("skipped", "failed", "created", "updated", "unchanged"), 0)
+        counts["fetched"] = len(last)
         names = {"skip": "skipped", "fail": "failed", "create": "created", "update": "updated"}
         for action in last.values():
-            counts[names[action]] += 1
+            counts[names.get(action, action)] += 1
         line = self._counter_line()
         line.write({name: line[name] - value for name, value in counts.items() if value})
 

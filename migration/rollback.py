@@ -282,9 +282,11 @@ class RunRollback:
                     audit.extend(self._rollback_creates(model, chunk))
         self.runner.audit(audit)
         run.write({"state": "rolled_back", "rolled_back_at": fields.Datetime.now()})
-        run._log(
-            "Rolled back: %s operations undone, %s record(s) kept (changed since the run)"
-            % (len(lines) - sum(1 for values in audit if values["action"] == "skip"), len(kept))
+        said = "%s operations undone, %s record(s) kept (changed since the run)" % (
+            len(lines) - sum(1 for values in audit if values["action"] == "skip"),
+            len(kept),
         )
+        run._log("Rolled back: %s" % said)
+        run._cliniko_note_event("rolled_back", said)
         self.runner._checkpoint()
         return run

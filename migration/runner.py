@@ -41,6 +41,15 @@ from .options import RunOptions
 _logger = logging.getLogger(__name__)
 
 
+def outcome_counter(item):
+    """The counter an importer's item counts in (see ``importer.py``)."""
+    if item.action == "skip" and item.unchanged:
+        return "unchanged"
+    return {"create": "created", "update": "updated", "skip": "skipped", "fail": "failed"}[
+        item.action
+    ]
+
+
 def in_test_mode():
     return bool(odoo_module.current_test or getattr(threading.current_thread(), "testing", False))
 
@@ -64,6 +73,7 @@ class MigrationRunner:
         self._states = {}
         self._counters = {}
         self._lookups = {}
+        self._last_wait = None  # (reason, count, seconds, the log line saying so)
         # What the importers are asked to do (field map, sample scope...): set by _prepare.
         self.options = RunOptions()
 
@@ -102,10 +112,13 @@ class MigrationRunner:
     def start(self):
         """Mark the run running; the work itself is ``work()``, in one go or in batches."""
         values = {"state": "running", "error_message": False}
-        if not self.run.started_at:
+        resumed = bool(self.run.started_at)
+        if not resumed:
             values["started_at"] = fields.Datetime.now()
         self.run.write(values)
         self.run._cliniko_note_watermark()
+        self.run._log("Resumed from where it stopped" if resumed else "Started")
+        self.run._cliniko_note_event("resumed" if resumed else "started")
         self._checkpoint()
 
     def work(self):
@@ -133,6 +146,7 @@ class MigrationRunner:
             # Waiting for the admin (e.g. practitioner decisions): resumable, not a failure.
             run.write({"state": "blocked", "error_message": str(blocked)})
             run._log("Run paused: %s" % blocked)
+            run._cliniko_note_event("blocked", str(blocked))
         except (ClinikoError, UserError, ValueError) as error:
             # Cliniko refused or is unreachable, or the connection is incomplete: plain words.
             self._fail(str(error))
@@ -145,6 +159,8 @@ class MigrationRunner:
         else:
             run.write({"state": "done", "finished_at": fields.Datetime.now()})
             run._cliniko_advance_watermark()
+            run._log("Finished: %s" % run._cliniko_totals_text())
+            run._cliniko_note_event("done")
         self._checkpoint()
         return True
 
@@ -267,10 +283,19 @@ class MigrationRunner:
             raise
 
     def _note_totals(self, importer):
-        """Progress totals from the first page read (``total_entries``): no count request."""
+        """Progress totals as Cliniko gives them (``total_entries`` of each list the resource
+        reads, summed; kept per list on the counter line, so a run resumed in its second list
+        still counts the first): no count request."""
         for member in getattr(importer, "_group", None) or [importer]:
-            total = getattr(member, "total_entries", None)
             line = self._counter(member.resource)
+            per_list = getattr(member, "list_totals", None)
+            if per_list:
+                known = dict(line.list_totals or {})
+                if any(known.get(path) != total for path, total in per_list.items()):
+                    known.update(per_list)
+                    line.write({"list_totals": known, "total": sum(known.values())})
+                continue
+            total = getattr(member, "total_entries", None)
             if total and not line.total:
                 line.total = total
 
@@ -327,9 +352,22 @@ class MigrationRunner:
             {"state": "failed", "error_message": message, "finished_at": fields.Datetime.now()}
         )
         self.run._log("Run failed: %s" % message)
+        self.run._cliniko_note_event("failed", message)
 
     def _on_wait(self, reason, seconds):
-        self.run._log("Waited %.1f s: %s" % (seconds, reason))
+        """The client is about to sleep (Cliniko's rate limit, a retry after a server error
+        or a dropped connection): one log line, or, when the run's last line is the same kind
+        of wait, that line again with how many and how long in all."""
+        run = self.run
+        last = self._last_wait
+        if last and last[0] == reason and (run.log or "").endswith(last[3] + "\n"):
+            count, total = last[1] + 1, last[2] + seconds
+            line = "Waited %d times, %.1f s in all: %s" % (count, total, reason)
+            written = run._log(line, replaces=last[3])
+        else:
+            count, total = 1, seconds
+            written = run._log("Waited %.1f s: %s" % (seconds, reason))
+        self._last_wait = (reason, count, total, written)
 
     def _checkpoint(self, processed=0):
         """Flush and commit what is done (not in tests, except a scheduled job's own cursor).
@@ -389,11 +427,13 @@ class MigrationRunner:
         return self._counters[resource]
 
     def count(self, resource, items):
+        """Add a page's outcomes to the resource's counters: each record counts once, in
+        fetched and in one of created, updated, unchanged, skipped, failed."""
         line = self._counter(resource)
-        totals = {"fetched": len(items), "created": 0, "updated": 0, "skipped": 0, "failed": 0}
-        key = {"create": "created", "update": "updated", "skip": "skipped", "fail": "failed"}
+        totals = dict.fromkeys(("created", "updated", "unchanged", "skipped", "failed"), 0)
+        totals["fetched"] = len(items)
         for item in items:
-            totals[key[item.action]] += 1
+            totals[outcome_counter(item)] += 1
         line.write({name: line[name] + value for name, value in totals.items()})
 
     def lead_defaults(self, kind):

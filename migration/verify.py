@@ -174,7 +174,7 @@ def reconcile(run):
     return result
 
 
-COUNTS = ("fetched", "created", "updated", "skipped", "failed")
+COUNTS = ("fetched", "created", "updated", "unchanged", "skipped", "failed")
 
 
 def compare(run):

@@ -14,6 +14,7 @@ from . import (
     cliniko_location,
     cliniko_migration_run,
     cliniko_migration_run_appointments,
+    cliniko_migration_run_chatter,
     cliniko_migration_run_delta,
     cliniko_migration_run_map,
     cliniko_migration_run_practitioners,

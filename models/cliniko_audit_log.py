@@ -42,6 +42,15 @@ class ClinikoAuditLog(models.Model):
         compute="_compute_reference",
         help="The Odoo record the line is about (empty once it no longer exists).",
     )
+    unchanged = fields.Boolean(
+        help="A skip that is no news: the record was migrated before and has not changed in "
+        "Cliniko since (counted as unchanged, not as skipped).",
+    )
+    patient_name = fields.Char(
+        string="Patient",
+        help="For a skipped or failed record: the patient it is (or belongs to), as Cliniko or "
+        "the migrated contact names them, else empty.",
+    )
     is_rollback = fields.Boolean(
         help="Written by a rollback of the run, not by the run itself.", index=True
     )

@@ -16,7 +16,9 @@ decisions needed; Start again) | paused (Resume re-queues) | cancelled (stops fo
 was written stays and can be rolled back); done/failed/cancelled/... -> rolled_back.
 """
 
-from odoo import api, fields, models
+import re
+
+from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
 from odoo.http import request
 
@@ -36,13 +38,21 @@ STATES = [
     ("cancelled", "Cancelled"),
     ("rolled_back", "Rolled Back"),
 ]
-COUNTERS = ("fetched", "created", "updated", "skipped", "failed")
+# What became of each record a run read: fetched = created + updated + unchanged + skipped +
+# failed (``migration/importer.py`` says which outcome each record had).
+COUNTERS = ("fetched", "created", "updated", "unchanged", "skipped", "failed")
+LOG_MAX_LINES = 300
+_DROPPED_LINE = "(%d earlier lines not kept)"
+_DROPPED = re.compile(r"^\((\d+) earlier lines not kept\)$")
 BATCH_PAGES_PARAM = "cliniko_crm_migration.batch_pages"
 DEFAULT_BATCH_PAGES = 20
 
 
 class ClinikoMigrationRun(models.Model):
     _name = "cliniko.migration.run"
+    # The chatter says what happened to the run, as internal notes (``_cliniko_post``); no field
+    # is tracked, so a state change is said once, in words, and never twice.
+    _inherit = ["mail.thread", "mail.activity.mixin"]
     _description = "Cliniko Migration Run"
     _order = "id desc"
 
@@ -62,6 +72,13 @@ class ClinikoMigrationRun(models.Model):
         "empty means all.",
     )
     started_at = fields.Datetime(readonly=True, copy=False)
+    started_by_id = fields.Many2one(
+        "res.users",
+        readonly=True,
+        copy=False,
+        help="Who started the run: they get an activity when it needs them (decisions to take, "
+        "a failure).",
+    )
     finished_at = fields.Datetime(readonly=True, copy=False)
     rolled_back_at = fields.Datetime(readonly=True, copy=False)
     resource_ids = fields.One2many(
@@ -72,7 +89,13 @@ class ClinikoMigrationRun(models.Model):
     practitioner_decision_ids = fields.One2many(
         "cliniko.practitioner.decision", "run_id", string="Practitioners"
     )
-    log = fields.Text(readonly=True, copy=False)
+    log = fields.Text(
+        readonly=True,
+        copy=False,
+        help="What the run met on its way, oldest first: waits for Cliniko's rate limit, retries "
+        "after server errors or dropped connections, lists it went on without, batches. Repeated "
+        "waits share a line; only the last %d lines are kept." % LOG_MAX_LINES,
+    )
     error_message = fields.Text(readonly=True, copy=False)
     clinic_country_code = fields.Char(
         readonly=True,
@@ -151,10 +174,30 @@ class ClinikoMigrationRun(models.Model):
         self.ensure_one()
         return [name.strip() for name in (self.resources or "").split(",") if name.strip()]
 
-    def _log(self, line):
+    def _log(self, line, replaces=None):
+        """Add ``line`` to the run's log, stamped, and return the stamped line. ``replaces``:
+        the stamped line it stands for, when that is the last line (a repeated wait says how
+        many in one line). Only the last ``LOG_MAX_LINES`` lines are kept; the first line then
+        says how many went."""
         self.ensure_one()
         stamp = fields.Datetime.to_string(fields.Datetime.now())
-        self.log = "%s%s %s\n" % (self.log or "", stamp, line)
+        text = "%s %s" % (stamp, " ".join(str(line).split()))
+        lines = (self.log or "").splitlines()
+        dropped = 0
+        if lines and _DROPPED.match(lines[0]):
+            dropped = int(_DROPPED.match(lines[0]).group(1))
+            lines = lines[1:]
+        if replaces is not None and lines and lines[-1] == replaces:
+            lines[-1] = text
+        else:
+            lines.append(text)
+        if len(lines) > LOG_MAX_LINES:
+            dropped += len(lines) - LOG_MAX_LINES
+            lines = lines[-LOG_MAX_LINES:]
+        if dropped:
+            lines.insert(0, _DROPPED_LINE % dropped)
+        self.log = "\n".join(lines) + "\n"
+        return text
 
     # The checks a run passes before it moves any record, in this order; each raises a
     # UserError saying why not. They live beside what they check (the files named), but their
@@ -195,6 +238,8 @@ class ClinikoMigrationRun(models.Model):
         key ``cliniko_background``), else run to its end here (``cliniko_run_now``)."""
         for run in self:
             run._cliniko_check_startable()
+            if self.env.uid != SUPERUSER_ID:
+                run.started_by_id = self.env.user  # asked when the run needs someone
             if run._cliniko_runs_here():
                 run._cliniko_execute_now()
             else:
@@ -237,6 +282,12 @@ class ClinikoMigrationRun(models.Model):
                 raise UserError(self.env._("Only a queued or running run can be paused."))
             run.write({"state": "paused"})
             run._log("Paused: the run stops after its current page")
+            run._cliniko_note_event(
+                "paused",
+                self.env._(
+                    "Paused by %s; Resume carries it on from where it stopped.", self.env.user.name
+                ),
+            )
         return True
 
     def action_resume(self):
@@ -259,6 +310,7 @@ class ClinikoMigrationRun(models.Model):
                 )
             run.write({"state": "cancelled", "finished_at": fields.Datetime.now()})
             run._log("Cancelled: what the run wrote stays (it can be rolled back)")
+            run._cliniko_note_event("cancelled", self.env._("Cancelled by %s.", self.env.user.name))
         return True
 
     def action_refresh(self):
@@ -426,18 +478,44 @@ class ClinikoMigrationRunResource(models.Model):
     resource = fields.Char(required=True)
     label = fields.Char(compute="_compute_label")
     sequence = fields.Integer()
-    fetched = fields.Integer()
-    created = fields.Integer()
-    updated = fields.Integer()
-    skipped = fields.Integer()
-    failed = fields.Integer()
+    # Each record read counts once in fetched and once in one of the five outcomes after it:
+    # fetched = created + updated + unchanged + skipped + failed (see migration/importer.py).
+    fetched = fields.Integer(
+        help="Records read from Cliniko for this resource (in a sample run: those of the "
+        "sample's patients). Each is counted once more, in exactly one of Created, Updated, "
+        "Unchanged, Skipped and Failed."
+    )
+    created = fields.Integer(help="New in Odoo: records this run created.")
+    updated = fields.Integer(
+        help="Records an earlier run migrated that changed in Cliniko since, written again. "
+        "The audit log's Update lines also record what a new record changed on another (an "
+        "invoice setting its appointment's expected revenue, a note or an alert on the "
+        "patient's lead), so they can outnumber this."
+    )
+    unchanged = fields.Integer(
+        help="Records an earlier run migrated that are the same in Cliniko since: nothing "
+        "written (the audit log marks them unchanged)."
+    )
+    skipped = fields.Integer(
+        help="Records left out on purpose, each with its reason (deleted in Cliniko, merged "
+        "into another patient, an attendee migrated with its individual appointment, a form "
+        "never completed...): see Why Records Were Skipped or Failed."
+    )
+    failed = fields.Integer(
+        help="Records that could not be migrated, each with its reason (e.g. its patient was "
+        "not migrated, Cliniko sent a malformed value); the rest of the run went on."
+    )
     done = fields.Boolean(help="Every page of this resource was migrated.")
     unavailable = fields.Char(
         help="Cliniko refused this list (403: the key's user lacks the permission; 404: the "
         "account does not have it), in Cliniko's words. The run went on without it."
     )
     # Progress and resuming
-    total = fields.Integer(help="What Cliniko holds (total_entries), read when it started.")
+    total = fields.Integer(
+        help="What Cliniko said it holds (total_entries of the lists this resource reads, "
+        "summed); empty until Cliniko said it (never counted by the run)."
+    )
+    list_totals = fields.Json(help="total_entries per Cliniko list read ({path: n}).")
     started_at = fields.Datetime()
     seconds = fields.Float(help="Time spent on its pages (waits between batches excluded).")
     pages_done = fields.Integer(help="Pages imported and committed.")

@@ -109,6 +109,7 @@ class ClinikoVerificationResource(models.Model):
     fetched = fields.Integer()
     created = fields.Integer()
     updated = fields.Integer()
+    unchanged = fields.Integer()
     skipped = fields.Integer()
     failed = fields.Integer()
     reconciled = fields.Boolean()

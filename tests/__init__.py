@@ -37,6 +37,7 @@ from . import test_rerun_and_rollback
 from . import test_resume_and_atomicity
 from . import test_rollback_safety
 from . import test_rollback_workflow
+from . import test_run_explains
 from . import test_run_failures
 from . import test_run_jobs
 from . import test_sample

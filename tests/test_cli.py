@@ -102,12 +102,13 @@ class TestCliniko(BaseCase):
         self.assertEqual(migrated["state"], "done")
         patients = migrated["resources"]["patients"]
         self.assertEqual(
-            set(patients), {"fetched", "created", "updated", "skipped", "failed", "conflicted"}
+            set(patients),
+            {"fetched", "created", "updated", "unchanged", "skipped", "failed", "conflicted"},
         )
         self.assertGreater(patients["created"], 0)
         self.assertEqual(
             patients["fetched"],
-            sum(patients[k] for k in ("created", "updated", "skipped", "failed")),
+            sum(patients[k] for k in ("created", "updated", "unchanged", "skipped", "failed")),
         )
 
         # Run again, it creates nothing.
@@ -240,7 +241,9 @@ class TestCliniko(BaseCase):
         for resource, counts in summary["resources"].items():
             self.assertEqual(
                 counts["fetched"],
-                sum(counts[key] for key in ("created", "updated", "skipped", "failed")),
+                sum(
+                    counts[key] for key in ("created", "updated", "unchanged", "skipped", "failed")
+                ),
                 resource,
             )
         patients = summary["resources"]["patients"]

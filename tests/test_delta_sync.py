@@ -132,7 +132,8 @@ class TestDeltaSync(DeltaCase):
         self.assertGreaterEqual(patients["fetched"], 1)
         self.assertEqual(patients["created"], 0)
         self.assertEqual(patients["updated"], 0)
-        self.assertEqual(patients["skipped"], patients["fetched"])
+        self.assertGreater(patients["unchanged"], 0)
+        self.assertEqual(patients["unchanged"] + patients["skipped"], patients["fetched"])
         self.assertCountersAddUp(second)
 
     def test_the_watermark_advances_after_a_successful_delta_only(self):

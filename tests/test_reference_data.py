@@ -8,7 +8,7 @@ import copy
 
 from ..migration.runner import MigrationRunner
 from ..migration.values import link_id
-from .common import ClinikoSandboxCase
+from .common import ClinikoSandboxCase, outside_runs
 
 REFERENCE_MODELS = (
     "cliniko.location",
@@ -482,7 +482,7 @@ class TestPlaceholderPractitioners(ReferenceCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.mails_before = cls.env["mail.mail"].search_count([])
-        cls.messages_before = cls.env["mail.message"].search_count([])
+        cls.messages_before = cls.env["mail.message"].search_count(outside_runs("mail.message"))
         cls.placeholder_run = cls.migrate_once(
             resources="practitioners", unmatched_practitioners="placeholder"
         )
@@ -509,7 +509,9 @@ class TestPlaceholderPractitioners(ReferenceCase):
         )
         self.assertTrue(placeholders)
         self.assertEqual(self.env["mail.mail"].search_count([]), mails)
-        self.assertEqual(self.env["mail.message"].search_count([]), messages)
+        self.assertEqual(
+            self.env["mail.message"].search_count(outside_runs("mail.message")), messages
+        )
         self.assertFalse(any(placeholders.mapped("password")))
         if "digest.digest" in self.env:
             self.assertFalse(
@@ -685,7 +687,7 @@ class TestReferenceReruns(ReferenceCase):
                 self.assertTrue(summary["fetched"])
                 self.assertEqual(summary["created"], 0)
                 self.assertEqual(summary["updated"], 0)
-                self.assertEqual(summary["skipped"], summary["fetched"])
+                self.assertEqual(summary["unchanged"] + summary["skipped"], summary["fetched"])
         self.assertFalse(second.practitioner_decision_ids)
 
     def test_rollback_removes_placeholder_users_and_reference_records(self):

@@ -68,9 +68,10 @@ import json, sys
 summary = json.loads(sys.argv[1])
 seconds = float(sys.argv[3]) - float(sys.argv[2])
 print("\nCliniko demo migration: run %s %s in %.1f s" % (summary["run_id"], summary["state"], seconds))
-print("%-26s %8s %8s %8s %8s %8s" % ("resource", "fetched", "created", "updated", "skipped", "failed"))
+COLUMNS = ("fetched", "created", "updated", "unchanged", "skipped", "failed")
+print("%-26s" % "resource" + "".join(" %9s" % column for column in COLUMNS))
 for name, c in summary["resources"].items():
-    print("%-26s %8d %8d %8d %8d %8d" % (name, c["fetched"], c["created"], c["updated"], c["skipped"], c["failed"]))
+    print("%-26s" % name + "".join(" %9d" % c[column] for column in COLUMNS))
 if summary.get("error"):
     print("error:", summary["error"])
 PY
