@@ -155,6 +155,18 @@ def run_migrate(env, base_url, api_key, resources):
     return written, summary
 
 
+def load_env(env):
+    """``env`` as the load side writes: the migration's context keys (mail, tracking, no
+    invitation...) minus ``cliniko_migration``, the key by which the addon's own shortcuts
+    for migration writes know them (skipped lead scoring, memoised phone parsing): those are
+    the migration's work, not Odoo's import path."""
+    from odoo.addons.cliniko_crm_migration.migration.context import MIGRATION_CONTEXT  # noqa: PLC0415 - the addon imports only once Odoo is set up (main)
+
+    context = dict(env.context, **MIGRATION_CONTEXT)
+    context.pop("cliniko_migration")
+    return env(context=context)
+
+
 def load_rows(Model, values_list):
     """``(fields, rows)`` for ``Model.load()`` holding exactly ``values_list`` (the dicts the
     migration gives ``create()``): many2one as ``field/.id``, everything else as the text the
@@ -216,7 +228,7 @@ def run_load(env, base_url, api_key):
     runner.region = "AU"
     importer = PatientImporter(runner)
     importer.before_resource()
-    env = runner.env  # the migration's context keys: load() with the mail keys
+    env = load_env(runner.env)  # load() with the mail keys (the migration's, minus its own)
     Partner, Lead = env["res.partner"], env["crm.lead"]
     timing = {"seconds": 0.0, "cliniko_seconds": 0.0, "requests": 0}
     started = time.perf_counter()
@@ -364,9 +376,7 @@ def run_load_written(env, path):
     to migrated records point to their copies; one to a record not written yet (an event's
     lead) is written once the resource is done. Returns the records written and the timing
     per resource (``{"seconds", "records", "path": {model: "load()" | "create()"}}``)."""
-    from odoo.addons.cliniko_crm_migration.migration.context import silent_env  # noqa: PLC0415 - the addon imports only once Odoo is set up (main)
-
-    env = silent_env(env)
+    env = load_env(env)
     with open(path) as source:
         header = json.loads(next(source))
         migrated = {(row["model"], row["id"]) for row in map(json.loads, source)}
