@@ -7,6 +7,7 @@
 #                              side writes the very records the migration wrote)
 #   BENCH_REPEAT=1             measurements per size (migration, then load, each time); the
 #                              summary gives the median
+#   BENCH_MODES="migrate load" which sides to measure ("migrate" alone: its speed and memory)
 #   --profile                  cProfile of each measurement: .local/bench-MODE-SIZE-N.prof, its
 #                              top entries in .local/bench-MODE-SIZE-N.log
 set -euo pipefail
@@ -20,6 +21,7 @@ fi
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(300 10000)
 REPEAT=${BENCH_REPEAT:-1}
+read -r -a MODES <<<"${BENCH_MODES:-migrate load}"
 RESOURCES=${BENCH_RESOURCES:-patients}
 TEMPLATE="cliniko_bench_template"
 DATA_DIR="$LOCAL/bench-data"
@@ -43,7 +45,7 @@ for size in "${SIZES[@]}"; do
         # measurement); the load side writes those very records again in a fresh database.
         written=()
         [ "$RESOURCES" = all ] && written=(--written "$LOCAL/bench-written-$size.jsonl")
-        for mode in migrate load; do
+        for mode in "${MODES[@]}"; do
             db="cliniko_bench_${mode}_$size"
             tag="$mode-$size-$n"
             profile=()
