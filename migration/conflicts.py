@@ -91,6 +91,7 @@ def written_digests(importer, items):
         records = importer.env[model].browse(sorted(ids))
         records.fetch([name for name in names if name in records._fields])
         prefetched[model] = records
+    memo = {}  # (field, value) -> digest, for the plain values most records share (False...)
     for item, targets in page_targets:
         stored = dict((item.ref.cliniko_written or {}) if item.ref else {})
         for (model, res_id), names in targets.items():
@@ -98,12 +99,28 @@ def written_digests(importer, items):
             if not names:
                 continue
             entry = dict(stored.get(record_key(record)) or {})
+            fields = record._fields
             for name in names:
-                if name in record._fields:
-                    entry[name] = current_digest(record, name)
+                field = fields.get(name)
+                if field is None:
+                    continue
+                value = field.__get__(record)
+                if field.type in _PLAIN_TYPES and type(value) in _PLAIN_VALUES:
+                    key = (field, type(value), value)
+                    if key not in memo:
+                        memo[key] = digest_of(field, record, value)
+                    entry[name] = memo[key]
+                else:
+                    entry[name] = digest_of(field, record, value)
             stored[record_key(record)] = entry
         result[item.cliniko_id] = stored
     return result
+
+
+# Field types whose stored form depends on the value alone (not on the record), for values of
+# these Python types: their digest is computed once per page and value (``written_digests``).
+_PLAIN_TYPES = frozenset(("char", "text", "selection", "boolean", "integer", "float"))
+_PLAIN_VALUES = frozenset((bool, int, float, str, type(None)))
 
 
 def json_value(record, name, value):

@@ -40,6 +40,24 @@ NEW_LEAD_SUMMARIES = {
 }
 
 
+# What Odoo would compute for a new patient's partner, given: a salesperson only comes from a
+# parent company (a patient has none), and a value given spares ``create()`` building a new
+# record per partner to compute it (``user_id`` is precomputed).
+NEW_PARTNER_COMPUTED = {"user_id": False}
+
+
+def new_lead_computed(env):
+    """What crm computes for a new patient lead from its partner (a person, no parent company,
+    no website) and its salesperson (none): given, those computations are spared. The stage
+    date is the transaction's time, as crm sets it."""
+    return {
+        "partner_name": False,
+        "website": False,
+        "date_open": False,
+        "date_last_stage_update": env.cr.now(),
+    }
+
+
 def map_patient(record, region=None):
     """Map one Cliniko patient to ``{"partner": {...}, "lead": {...}, "address": {...},
     "warnings": [...]}``; raise MappingError when it cannot be migrated."""
@@ -445,10 +463,13 @@ class PatientImporter(Importer):
     def create_batch(self, items):
         Partner = self.env["res.partner"]
         Lead = self.env["crm.lead"]
-        partners = Partner.create([item.values["partner"] for item in items])
+        partners = Partner.create(
+            [dict(item.values["partner"], **NEW_PARTNER_COMPUTED) for item in items]
+        )
+        computed = dict(NEW_LEAD_SUMMARIES, **new_lead_computed(self.env))
         leads = Lead.create(
             [
-                dict(item.values["lead"], partner_id=partner.id, **NEW_LEAD_SUMMARIES)
+                dict(item.values["lead"], partner_id=partner.id, **computed)
                 for item, partner in zip(items, partners, strict=True)
             ]
         )

@@ -30,6 +30,7 @@ from . import (
     crm_lead_patient_details,
     crm_stage,
     ir_attachment,
+    phone_memo,
     product_template,
     res_partner,
     res_partner_contact,

@@ -139,6 +139,41 @@ class TestPatientMigration(ClinikoSandboxCase):
             checked += 1
         self.assertTrue(checked)
 
+    def test_values_given_at_create_are_those_odoo_computes(self):
+        """The migration gives create() what Odoo would compute (salesperson, company name,
+        website, stage date) and parses each phone number once: recomputed by Odoo itself,
+        outside the migration's context, every value stays as stored."""
+        partners = self.migrated_partners()
+        leads = self.patient_leads()
+        self.assertTrue(leads.filtered("phone_sanitized"), "the clinic has readable numbers")
+        self.assertTrue(
+            leads.filtered(lambda lead: lead.phone_state == "incorrect"),
+            "the clinic has an unreadable number",
+        )
+        fields = {
+            partners: ["user_id", "phone_sanitized"],
+            leads: ["phone_sanitized", "phone_state", "partner_name", "website", "date_open"],
+        }
+        stored = {
+            (record._name, record.id, name): record[name]
+            for records, names in fields.items()
+            for record in records
+            for name in names
+        }
+        plain = self.env(context={"active_test": False})
+        for records, names in fields.items():
+            records = records.with_env(plain)  # noqa: PLW2901 - the same records, Odoo's context
+            for name in names:
+                plain.add_to_compute(records._fields[name], records)
+            records._recompute_recordset(names)
+            for record in records:
+                for name in names:
+                    self.assertEqual(
+                        record[name], stored[record._name, record.id, name], (record, name)
+                    )
+        # the stage date is the transaction's time, as crm sets it on create
+        self.assertTrue(all(lead.date_last_stage_update for lead in leads))
+
     def test_unreadable_phone_is_kept_as_typed_and_flagged(self):
         run = self.patient_run
         flagged = self.patient_leads().filtered("cliniko_phone_unparsed")

@@ -8,6 +8,12 @@ sandbox and writes them through Odoo's own import path, ``Model.load()`` with th
 keys (what the CSV import uses): partners first, then one lead per partner. It prints one JSON
 line: records, seconds, records per second, and the process's peak RSS before and after.
 Run it through tools/benchmark.sh, which prepares a fresh database for each measurement.
+
+The whole clinic (``--resources all``) is compared with the very records the migration wrote:
+``--written FILE`` makes the migrate mode write them down after its measurement, and the load
+mode write them again in a fresh database of the same template, through ``load()`` (or the
+plain ``create()`` an integrator would use where there is no CSV import: messages, files,
+users), page by page, timed per resource (``run_load_written``).
 """
 
 import argparse
@@ -149,6 +155,18 @@ def run_migrate(env, base_url, api_key, resources):
     return written, summary
 
 
+def load_env(env):
+    """``env`` as the load side writes: the migration's context keys (mail, tracking, no
+    invitation...) minus ``cliniko_migration``, the key by which the addon's own shortcuts
+    for migration writes know them (skipped lead scoring, memoised phone parsing): those are
+    the migration's work, not Odoo's import path."""
+    from odoo.addons.cliniko_crm_migration.migration.context import MIGRATION_CONTEXT  # noqa: PLC0415 - the addon imports only once Odoo is set up (main)
+
+    context = dict(env.context, **MIGRATION_CONTEXT)
+    context.pop("cliniko_migration")
+    return env(context=context)
+
+
 def load_rows(Model, values_list):
     """``(fields, rows)`` for ``Model.load()`` holding exactly ``values_list`` (the dicts the
     migration gives ``create()``): many2one as ``field/.id``, everything else as the text the
@@ -159,7 +177,7 @@ def load_rows(Model, values_list):
     columns, rows = [], []
     for name in names:
         field = Model._fields[name]
-        columns.append(name + "/.id" if field.type == "many2one" else name)
+        columns.append(name + "/.id" if field.type in ("many2one", "many2many") else name)
     for values in values_list:
         row = []
         for name in names:
@@ -168,8 +186,12 @@ def load_rows(Model, values_list):
                 row.append("1" if value else "0")
             elif value is None or value is False:
                 row.append("")
+            elif field.type == "many2many":
+                row.append(",".join(str(one) for one in value))
             elif field.type == "json":
                 row.append(json.dumps(value))
+            elif isinstance(value, str):
+                row.append(value)
             elif field.type == "date":
                 row.append(odoo_fields.Date.to_string(value))
             elif field.type == "datetime":
@@ -190,6 +212,7 @@ def run_load(env, base_url, api_key):
     )
     from odoo.addons.cliniko_crm_migration.migration.runner import MigrationRunner  # noqa: PLC0415 - the addon imports only once Odoo is set up (main)
 
+    env["ir.config_parameter"].set_param("cliniko_crm_migration.allow_sandbox_url", "True")
     connection = env["cliniko.connection"].create(
         {
             "name": "Benchmark",
@@ -205,7 +228,7 @@ def run_load(env, base_url, api_key):
     runner.region = "AU"
     importer = PatientImporter(runner)
     importer.before_resource()
-    env = runner.env  # the migration's context keys: load() with the mail keys
+    env = load_env(runner.env)  # load() with the mail keys (the migration's, minus its own)
     Partner, Lead = env["res.partner"], env["crm.lead"]
     timing = {"seconds": 0.0, "cliniko_seconds": 0.0, "requests": 0}
     started = time.perf_counter()
@@ -243,6 +266,230 @@ def run_load(env, base_url, api_key):
     return total, {"timing": {"patients": timing}}
 
 
+# -- the fair whole-clinic comparison: the very records the migration wrote, through load() --
+# Models an integrator writes through ``create()`` (history as messages and files, users; no CSV
+# import of them); every other model through ``load()``, Odoo's CSV import path.
+CREATE_MODELS = ("mail.message", "ir.attachment", "res.users")
+# Never copied: set by the ORM, computed from the stored file, or the link of _inherits.
+SKIPPED_FIELDS = {"id", "create_uid", "create_date", "write_uid", "write_date", "display_name"}
+ATTACHMENT_FIELDS = (
+    "name",
+    "res_model",
+    "res_id",
+    "res_field",
+    "type",
+    "url",
+    "description",
+    "mimetype",
+    "public",
+    "company_id",
+    "datas",
+)
+
+
+def copied_fields(Model):
+    """The fields of ``Model`` a copy of a migrated record gives: stored and not computed by
+    Odoo alone (editable computes, such as a lead's stage, are given as the migration left
+    them). A user's partner comes with it (its fields given to the user, as _inherits does)."""
+    if Model._name == "ir.attachment":
+        return [Model._fields[name] for name in ATTACHMENT_FIELDS]
+    parents = Model._inherits.values()
+    return [
+        field
+        for name, field in Model._fields.items()
+        if (field.store or field.inherited and field.related_field.store)
+        and name not in SKIPPED_FIELDS
+        and name not in parents
+        and field.type not in ("one2many",)
+        and not (field.compute and field.readonly and not field.inherited)
+        and not (field.inherited and field.related_field.compute and field.related_field.readonly)
+        and not (field.inherited and field.related_field.type == "one2many")
+    ]
+
+
+def export_written(env, run, path):
+    """Write to ``path`` (JSON lines, creation order) every record the run created, with the
+    values it holds now: ``{"resource", "model", "id", "values"}``; relations as ids."""
+    lines = env["cliniko.audit.log"].sudo().search_read(
+        [("run_id", "=", run.id), ("action", "=", "create"), ("res_id", "!=", 0)],
+        ["resource", "res_model", "res_id"],
+        order="id",
+    )
+    with open(path, "w") as out:
+        out.write(json.dumps({"connection_id": run.connection_id.id, "run_id": run.id}) + "\n")
+        for start in range(0, len(lines), 500):
+            chunk = lines[start : start + 500]
+            by_model = {}
+            for line in chunk:
+                by_model.setdefault(line["res_model"], []).append(line["res_id"])
+            values = {}
+            for model, ids in by_model.items():
+                Model = env[model].with_context(active_test=False)
+                fields_ = copied_fields(Model)
+                booleans = [field.name for field in fields_ if field.type == "boolean"]
+                true_by_default = {
+                    name for name, value in Model.default_get(booleans).items() if value
+                }
+                for record in Model.browse(ids).exists():
+                    if model == "res.partner" and record.user_ids:
+                        continue  # written with its user
+                    row = {}
+                    for field in fields_:
+                        value = record[field.name]
+                        if field.type == "many2one":
+                            value = value.id
+                        elif field.type == "many2many":
+                            value = value.ids
+                        elif field.type in ("date", "datetime"):
+                            value = field.to_string(value) if value else False
+                        elif field.type == "binary":
+                            value = value.decode() if isinstance(value, bytes) else value
+                        elif hasattr(value, "__html__"):
+                            value = str(value)
+                        # what differs from an empty record: set values, and the booleans
+                        # that are true unless told (``active``)
+                        if value or field.name in true_by_default:
+                            row[field.name] = value
+                    values[(model, record.id)] = row
+                env.invalidate_all()
+            for line in chunk:
+                key = (line["res_model"], line["res_id"])
+                if key in values:
+                    out.write(
+                        json.dumps(
+                            {
+                                "resource": line["resource"],
+                                "model": key[0],
+                                "id": key[1],
+                                "values": values.pop(key),
+                            },
+                            default=str,
+                        )
+                        + "\n"
+                    )
+
+
+def run_load_written(env, path):
+    """Write the records of ``path`` (``export_written``) again in this fresh database, in the
+    migration's order, page by page (100 records of one model at a time): through ``load()``
+    with the mail context keys, or ``create()`` with them for ``CREATE_MODELS``. Relations
+    to migrated records point to their copies; one to a record not written yet (an event's
+    lead) is written once the resource is done. Returns the records written and the timing
+    per resource (``{"seconds", "records", "path": {model: "load()" | "create()"}}``)."""
+    env = load_env(env)
+    with open(path) as source:
+        header = json.loads(next(source))
+        migrated = {(row["model"], row["id"]) for row in map(json.loads, source)}
+    connection = env["cliniko.connection"].create(
+        {"name": "Benchmark (load)", "contact_email": "bench@example.com", "per_minute": 0}
+    )
+    run = env["cliniko.migration.run"].create({"connection_id": connection.id})
+    env.cr.commit()
+    ids = {
+        ("cliniko.connection", header["connection_id"]): connection.id,
+        ("cliniko.migration.run", header["run_id"]): run.id,
+    }
+    timing, total = {}, 0
+
+    def target(model, old_id):
+        """The id a relation to ``model``/``old_id`` gets here; None: not written yet."""
+        if model is None:
+            return old_id  # a plain value written afterwards
+        if (model, old_id) in ids:
+            return ids[model, old_id]
+        return None if (model, old_id) in migrated else old_id
+
+    def remapped(Model, values, later):
+        result = {}
+        for name, value in values.items():
+            field = Model._fields[name]
+            if field.type == "many2one":
+                value = target(field.comodel_name, value)
+                if value is None:
+                    later[name] = (field.comodel_name, values[name])
+                    continue
+            elif field.type == "many2many":
+                value = [target(field.comodel_name, one) for one in value]
+                value = [one for one in value if one is not None]
+            elif field.type == "many2one_reference":
+                if not values.get(field.model_field):
+                    continue  # computed with its model (an event's document: its lead)
+                value = target(values[field.model_field], value)
+                if value is None:
+                    later[name] = (values[field.model_field], values[name])
+                    continue
+            result[name] = value
+        if Model._name == "res.users" and result.get("active") is False:
+            # a user is archived after it is created (Odoo refuses an archived partner of an
+            # active user on the way), as the migration does
+            later["active"] = (None, result.pop("active"))
+        return result
+
+    def write(resource, model, rows):
+        Model = env[model]
+        deferred, vals_list = [], []
+        for row in rows:
+            later = {}
+            vals_list.append(remapped(Model, row["values"], later))
+            deferred.append(later)
+        if model in CREATE_MODELS:
+            new_ids = Model.create(vals_list).ids
+        else:
+            result = Model.load(*load_rows(Model, vals_list))
+            if result.get("messages") or len(result["ids"] or []) != len(rows):
+                raise SystemExit("load() of %s failed: %s" % (model, result["messages"][:3]))
+            new_ids = result["ids"]
+        for row, new_id in zip(rows, new_ids, strict=True):
+            ids[model, row["id"]] = new_id
+        return [((model, new_id), later) for new_id, later in zip(new_ids, deferred) if later]
+
+    def flush(resource, batch, pending):
+        clock = time.perf_counter()
+        pending.extend(write(resource, batch[0]["model"], batch))
+        line = timing.setdefault(resource, {"seconds": 0.0, "records": 0, "path": {}})
+        line["path"][batch[0]["model"]] = (
+            "create()" if batch[0]["model"] in CREATE_MODELS else "load()"
+        )
+        line["records"] += len(batch)
+        env.cr.commit()  # page by page, as the migration commits
+        line["seconds"] += time.perf_counter() - clock
+
+    def finish(resource, pending):
+        clock = time.perf_counter()
+        for model_id, later in pending:
+            model, new_id = model_id
+            values = {name: target(*old) for name, old in later.items()}
+            env[model].browse(new_id).write(
+                {k: v for k, v in values.items() if v is not None}
+            )
+        env.cr.commit()
+        if resource in timing:
+            timing[resource]["seconds"] += time.perf_counter() - clock
+
+    with open(path) as source:
+        next(source)
+        resource, batch, pending = None, [], []
+        for row in map(json.loads, source):
+            total += 1
+            if row["resource"] != resource:
+                if batch:
+                    flush(resource, batch, pending)
+                    batch = []
+                if resource is not None:
+                    finish(resource, pending)
+                    pending = []
+                resource = row["resource"]
+            if batch and (batch[0]["model"] != row["model"] or len(batch) >= 100):
+                flush(resource, batch, pending)
+                batch = []
+            batch.append(row)
+        if batch:
+            flush(resource, batch, pending)
+        if resource is not None:
+            finish(resource, pending)
+    return total, {"timing": timing}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", required=True)
@@ -254,6 +501,13 @@ def main():
         "--profile",
         metavar="FILE",
         help="profile the measured part with cProfile: stats to FILE, the top entries to stderr",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="which repeat this is (printed)")
+    parser.add_argument(
+        "--written",
+        metavar="FILE",
+        help="migrate: afterwards (not timed), write every record the run created to FILE; "
+        "load: write the records of FILE again (the whole-clinic comparison)",
     )
     parser.add_argument(
         "--resources",
@@ -277,6 +531,7 @@ def main():
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             baseline = peak_rss_mb()
+            load_before = os.getloadavg()[0]
             profiler = cProfile.Profile() if options.profile else None
             queries = sql_db.sql_counter
             started = time.perf_counter()
@@ -284,6 +539,8 @@ def main():
                 profiler.enable()
             if options.mode == "migrate":
                 records, summary = run_migrate(env, base_url, api_key, options.resources)
+            elif options.written:
+                records, summary = run_load_written(env, options.written)
             else:
                 records, summary = run_load(env, base_url, api_key)
             if profiler:
@@ -291,6 +548,9 @@ def main():
             seconds = time.perf_counter() - started
             queries = sql_db.sql_counter - queries
             cr.commit()
+            if options.mode == "migrate" and options.written:
+                run = env["cliniko.migration.run"].search([], order="id desc", limit=1)
+                export_written(env, run, options.written)
     finally:
         sandbox.terminate()
         sandbox.wait()
@@ -304,6 +564,7 @@ def main():
         json.dumps(
             {
                 "mode": options.mode,
+                "repeat": options.repeat,
                 "patients": options.patients,
                 "records": records,
                 "seconds": round(seconds, 2),
@@ -311,6 +572,8 @@ def main():
                 "queries": queries,
                 "peak_rss_mb_before": round(baseline, 1),
                 "peak_rss_mb_after": round(peak_rss_mb(), 1),
+                # the machine's load (1-minute average) when the measurement began and ended
+                "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
                 "summary": summary,
             }
         )

@@ -2,13 +2,27 @@
 # Speed and memory of the migration against Odoo's own import path (Model.load() with the mail
 # context keys), for the demo clinic and a 10,000-patient clinic, each measurement in a fresh
 # database and a process of its own. The sandbox's rate limit is off so Odoo is measured.
-#   tools/benchmark.sh [SIZE ...]        (default: 300 10000)
-#   BENCH_RESOURCES=patients             what the migrate mode runs ("all": the whole graph)
+#   tools/benchmark.sh [--profile] [SIZE ...]   (default: 300 10000)
+#   BENCH_RESOURCES=patients   what the migrate mode runs ("all": the whole graph, and the load
+#                              side writes the very records the migration wrote)
+#   BENCH_REPEAT=1             measurements per size (migration, then load, each time); the
+#                              summary gives the median
+#   BENCH_MODES="migrate load" which sides to measure ("migrate" alone: its speed and memory)
+#   --profile                  cProfile of each measurement: .local/bench-MODE-SIZE-N.prof, its
+#                              top entries in .local/bench-MODE-SIZE-N.log
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
+PROFILE=""
+if [ "${1:-}" = "--profile" ]; then
+    PROFILE=1
+    shift
+fi
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(300 10000)
+REPEAT=${BENCH_REPEAT:-1}
+read -r -a MODES <<<"${BENCH_MODES:-migrate load}"
+RESOURCES=${BENCH_RESOURCES:-patients}
 TEMPLATE="cliniko_bench_template"
 DATA_DIR="$LOCAL/bench-data"
 
@@ -26,63 +40,29 @@ odoo -d "$TEMPLATE" -i cliniko_crm_migration --data-dir="$DATA_DIR" --stop-after
 RESULTS="$LOCAL/bench-results.jsonl"
 : >"$RESULTS"
 for size in "${SIZES[@]}"; do
-    for mode in migrate load; do
-        db="cliniko_bench_${mode}_$size"
-        dropdb --if-exists "$db" >/dev/null 2>&1
-        createdb -T "$TEMPLATE" "$db"
-        say "$mode: $size patients"
-        "$PYTHON" "$ROOT/tools/benchmark.py" --database "$db" --addons-path "$ADDONS_PATH" \
-            --patients "$size" --mode "$mode" --resources "${BENCH_RESOURCES:-patients}" \
-            2>"$LOCAL/bench-$mode-$size.log" | tail -n 1 >>"$RESULTS" ||
-            die "benchmark $mode $size failed (log: .local/bench-$mode-$size.log)"
-        dropdb --if-exists "$db" >/dev/null 2>&1
+    for n in $(seq 1 "$REPEAT"); do
+        # The whole clinic: the migration writes down every record it created (after its
+        # measurement); the load side writes those very records again in a fresh database.
+        written=()
+        [ "$RESOURCES" = all ] && written=(--written "$LOCAL/bench-written-$size.jsonl")
+        for mode in "${MODES[@]}"; do
+            db="cliniko_bench_${mode}_$size"
+            tag="$mode-$size-$n"
+            profile=()
+            [ -n "$PROFILE" ] && profile=(--profile "$LOCAL/bench-$tag.prof")
+            dropdb --if-exists "$db" >/dev/null 2>&1
+            createdb -T "$TEMPLATE" "$db"
+            say "$mode: $size patients ($n/$REPEAT, load average $(cut -d' ' -f1 /proc/loadavg))"
+            "$PYTHON" "$ROOT/tools/benchmark.py" --database "$db" --addons-path "$ADDONS_PATH" \
+                --patients "$size" --mode "$mode" --resources "$RESOURCES" --repeat "$n" \
+                ${written[@]+"${written[@]}"} ${profile[@]+"${profile[@]}"} \
+                2>"$LOCAL/bench-$tag.log" | tail -n 1 >>"$RESULTS" ||
+                die "benchmark $mode $size failed (log: .local/bench-$tag.log)"
+            dropdb --if-exists "$db" >/dev/null 2>&1
+        done
+        rm -f "$LOCAL/bench-written-$size.jsonl"
     done
 done
 dropdb --if-exists "$TEMPLATE" >/dev/null 2>&1
 
-"$PYTHON" - "$RESULTS" <<'PY'
-import json, sys
-rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-print("\n%-8s %9s %8s %9s %10s %8s %14s" % ("mode", "patients", "records", "seconds", "records/s", "queries", "peak RSS (MB)"))
-for r in rows:
-    print("%-8s %9d %8d %9.1f %10.1f %8d %7.0f -> %4.0f" % (r["mode"], r["patients"], r["records"], r["seconds"],
-          r["per_second"], r.get("queries", 0), r["peak_rss_mb_before"], r["peak_rss_mb_after"]))
-by = {(r["mode"], r["patients"]): r for r in rows}
-for size in sorted({r["patients"] for r in rows}):
-    m, l = by.get(("migrate", size)), by.get(("load", size))
-    timing = ((m or {}).get("summary") or {}).get("timing") or {}
-    load_patients = (((l or {}).get("summary") or {}).get("timing") or {}).get("patients")
-    load_rate = load_patients["records"] / load_patients["seconds"] if load_patients else None
-    if timing:
-        # Where the time goes: waiting on Cliniko (every GET and download) against the rest
-        # (mapping and writing through the ORM), per resource, in the migration's order.
-        print("\n%d patients, per resource (records: Cliniko records written):" % size)
-        merged = {}
-        for name, t in timing.items():
-            if merged and not t["requests"] and t["seconds"] < 0.05 and t.get("records"):
-                # read and written within the pages of the resource before (history is one
-                # merged stream: treatment notes, communications, patient forms)
-                last = list(merged)[-1]
-                line = merged.pop(last)
-                line = dict(line, records=line.get("records", 0) + t["records"])
-                merged[last + "+" + name] = line
-            else:
-                merged[name] = t
-        w = max(len(name) for name in merged)
-        print("%-*s %8s %8s %10s %10s %10s %8s %9s" % (w, "resource", "records", "seconds", "records/s",
-              "Cliniko s", "writing s", "requests", "vs load()"))
-        for name, t in merged.items():
-            writing = max(t["seconds"] - t["cliniko_seconds"], 0.0)
-            rate = t.get("records", 0) / t["seconds"] if t["seconds"] else 0.0
-            ratio = "%.2fx" % (rate / load_rate) if name == "patients" and load_rate else "-"
-            print("%-*s %8d %8.1f %10.1f %10.1f %10.1f %8d %9s" % (w, name, t.get("records", 0), t["seconds"],
-                  rate, t["cliniko_seconds"], writing, t["requests"], ratio))
-        cliniko = sum(t["cliniko_seconds"] for t in timing.values())
-        print("%-*s %8s %8.1f %10s %10.1f %10.1f" % (w, "all", "", m["seconds"], "", cliniko, m["seconds"] - cliniko))
-    if load_patients:
-        print("load() of the same patients (partners, then leads, the migration's own values): "
-              "%.1f records/s, %.1f s of it waiting on Cliniko" % (load_rate, load_patients["cliniko_seconds"]))
-    if m and l:
-        print("%d patients: migration %.2fx the speed of load() (all it wrote, against load() of the patients)"
-              % (size, m["per_second"] / l["per_second"]))
-PY
+"$PYTHON" "$ROOT/tools/benchmark_report.py" "$RESULTS"
