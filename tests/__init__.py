@@ -21,6 +21,7 @@ from . import test_history
 from . import test_hostile_clinic
 from . import test_invoices
 from . import test_layers
+from . import test_page_reader
 from . import test_patient_details
 from . import test_patient_migration
 from . import test_practitioner_resolution

@@ -4,6 +4,11 @@
 # database and a process of its own. The sandbox's rate limit is off so Odoo is measured.
 #   tools/benchmark.sh [SIZE ...]        (default: 300 10000)
 #   BENCH_RESOURCES=patients             what the migrate mode runs ("all": the whole graph)
+#   BENCH_RATE_LIMIT=N                   also migrate with the sandbox's budget at N requests a
+#                                        minute (the connection's too); prints the floor (the
+#                                        requests / N), the time and the ratio to the floor
+#   BENCH_READ_AHEAD="2 0"               with BENCH_RATE_LIMIT: one limited run per value
+#                                        (pages read ahead while writing; 0: in turns)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -37,12 +42,29 @@ for size in "${SIZES[@]}"; do
             die "benchmark $mode $size failed (log: .local/bench-$mode-$size.log)"
         dropdb --if-exists "$db" >/dev/null 2>&1
     done
+    if [ -n "${BENCH_RATE_LIMIT:-}" ]; then
+        for ahead in ${BENCH_READ_AHEAD:-default}; do
+            db="cliniko_bench_limited_$size"
+            dropdb --if-exists "$db" >/dev/null 2>&1
+            createdb -T "$TEMPLATE" "$db"
+            say "migrate at $BENCH_RATE_LIMIT requests a minute (read ahead: $ahead): $size patients"
+            extra=(--rate-limit "$BENCH_RATE_LIMIT")
+            [ "$ahead" = default ] || extra+=(--read-ahead "$ahead")
+            "$PYTHON" "$ROOT/tools/benchmark.py" --database "$db" --addons-path "$ADDONS_PATH" \
+                --patients "$size" --mode migrate --resources "${BENCH_RESOURCES:-patients}" \
+                "${extra[@]}" 2>"$LOCAL/bench-limited-$size.log" | tail -n 1 >>"$RESULTS" ||
+                die "limited benchmark $size failed (log: .local/bench-limited-$size.log)"
+            dropdb --if-exists "$db" >/dev/null 2>&1
+        done
+    fi
 done
 dropdb --if-exists "$TEMPLATE" >/dev/null 2>&1
 
 "$PYTHON" - "$RESULTS" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
+limited = [r for r in rows if r.get("rate_limit")]  # BENCH_RATE_LIMIT: printed at the end
+rows = [r for r in rows if not r.get("rate_limit")]
 print("\n%-8s %9s %8s %9s %10s %8s %14s" % ("mode", "patients", "records", "seconds", "records/s", "queries", "peak RSS (MB)"))
 for r in rows:
     print("%-8s %9d %8d %9.1f %10.1f %8d %7.0f -> %4.0f" % (r["mode"], r["patients"], r["records"], r["seconds"],
@@ -85,4 +107,15 @@ for size in sorted({r["patients"] for r in rows}):
     if m and l:
         print("%d patients: migration %.2fx the speed of load() (all it wrote, against load() of the patients)"
               % (size, m["per_second"] / l["per_second"]))
+for r in limited:
+    # The floor: the requests the clinic needs over the per-minute budget; the bound: the
+    # floor, or the time Odoo alone needs (the unlimited migration above) when larger.
+    floor = r["api_requests"] / r["rate_limit"] * 60.0
+    odoo = (by.get(("migrate", r["patients"])) or {}).get("seconds") or 0.0
+    bound = max(floor, odoo)
+    print("%d patients at %d requests/minute (read ahead: %s): %d requests, floor %.1f s, "
+          "Odoo alone %.1f s, took %.1f s: %.2fx the %s"
+          % (r["patients"], r["rate_limit"], "default" if r.get("read_ahead") is None else r["read_ahead"], r["api_requests"],
+             floor, odoo, r["seconds"], r["seconds"] / bound,
+             "floor" if floor >= odoo else "Odoo-bound time"))
 PY
