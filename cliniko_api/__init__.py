@@ -14,6 +14,7 @@ from .errors import (
     ClinikoUnsafeRedirectError,
     ClinikoValidationError,
 )
+from .pages import Page, PageReader
 from .ratelimit import SlidingWindowLimiter
 
 __all__ = [
@@ -30,6 +31,8 @@ __all__ = [
     "ClinikoUnavailableError",
     "ClinikoUnsafeRedirectError",
     "ClinikoValidationError",
+    "Page",
+    "PageReader",
     "SlidingWindowLimiter",
     "check_base_url",
     "shard_from_key",

@@ -14,7 +14,10 @@
   ``Content-Length`` before reading and against the bytes received while streaming.
 * A client-side sliding window keeps under Cliniko's 200 requests/minute; 429 answers wait
   until ``X-RateLimit-Reset``; 5xx, timeouts and dropped connections are retried with
-  exponential backoff. Every sleep is announced first through ``on_wait(reason, seconds)``.
+  exponential backoff. Every sleep is announced first through ``on_wait(reason, seconds)``
+  (a page reader's, ``pages.py``, in the consumer's thread along with the page it delayed).
+* :meth:`page_reader` reads a list's next pages in a thread of its own while the caller works
+  on the current one (``pages.py``).
 * The key never appears in exception messages, in ``repr(client)`` or in the logs; record
   contents are logged at DEBUG level at most.
 """
@@ -29,6 +32,7 @@ import logging
 import random
 import re
 import socket
+import threading
 import time
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -46,6 +50,7 @@ from .errors import (
     ClinikoUnsafeRedirectError,
     ClinikoValidationError,
 )
+from .pages import DEFAULT_DEPTH, PageReader, ReaderStopped
 from .ratelimit import SlidingWindowLimiter
 
 _logger = logging.getLogger(__name__)
@@ -324,10 +329,13 @@ class ClinikoClient:
         self.allow_private_hosts = bool(allow_private_hosts)
         self._foreign_session = None
         self._first_pages = None  # see remember_first_pages()
+        # Per thread: a page reader's thread (pages.py) keeps its wait notices, its stop event
+        # and its own HTTP session here.
+        self._local = threading.local()
         self.limiter = SlidingWindowLimiter(
             per_minute,
             60.0,
-            sleep=sleep,
+            sleep=self._pause,
             clock=clock or time.monotonic,
             on_wait=self._announce_wait,
         )
@@ -421,13 +429,52 @@ class ClinikoClient:
 
     # -- requests ----------------------------------------------------------------------------
     def _announce_wait(self, reason, seconds):
-        if self.on_wait is not None:
+        notices = getattr(self._local, "notices", None)
+        if notices is not None:
+            notices.append((reason, seconds))  # a page reader's thread: told with the page
+        elif self.on_wait is not None:
             self.on_wait(reason, seconds)
 
     def _wait(self, reason, seconds):
         seconds = max(0.0, float(seconds))
         self._announce_wait(reason, seconds)
+        self._pause(seconds)
+
+    def _pause(self, seconds):
+        """Sleep; in a page reader's thread a real sleep ends early, raising ReaderStopped,
+        when the reader is closed."""
+        stop = getattr(self._local, "stop", None)
+        if stop is not None and self._sleep is time.sleep:
+            if stop.wait(seconds):
+                raise ReaderStopped()
+            return
         self._sleep(seconds)
+        if stop is not None and stop.is_set():
+            raise ReaderStopped()
+
+    # -- page readers (pages.py) -------------------------------------------------------------
+    def page_reader(self, url, params=None, *, first_params=(), depth=DEFAULT_DEPTH):
+        """A :class:`~.pages.PageReader` of the list starting at ``url`` (with ``params``;
+        ``first_params``: what a next link that lost them gets back), reading up to ``depth``
+        pages ahead in a thread of its own (0: in the caller's thread)."""
+        return PageReader(self, self._url(url), params, first_params=first_params, depth=depth)
+
+    def _enter_reader_thread(self, stop):
+        self._local.notices = []
+        self._local.stop = stop
+        # requests does not promise a Session is safe across threads: a reader gets its own
+        # (unless the caller handed the client a session of its own to use).
+        self._local.session = requests.Session() if self._owns_session else None
+
+    def _leave_reader_thread(self):
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            session.close()
+        self._local.__dict__.clear()
+
+    def _reader_notices(self):
+        notices, self._local.notices = self._local.notices, []
+        return notices
 
     def _backoff_delay(self, failures):
         delay = min(self.max_backoff, self.backoff * (2 ** max(0, failures - 1)))
@@ -485,7 +532,8 @@ class ClinikoClient:
         while True:
             if authenticated:
                 self.limiter.acquire()
-                session, auth = self._session, HTTPBasicAuth(self._key.value, "")
+                session = getattr(self._local, "session", None) or self._session
+                auth = HTTPBasicAuth(self._key.value, "")
             else:
                 session, auth = self._foreign(), None
             _logger.debug("GET %s", path)

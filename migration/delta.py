@@ -81,6 +81,16 @@ class _DeltaClient:
             self._runner.observe(path, page)
         return page
 
+    def page_reader(self, url, params=None, **options):
+        """A list's pages as ``Importer.pages`` reads them (the client's page reader, as
+        ``get``): narrowed to the window here, every page observed as the importer takes it,
+        in this thread (the reader's thread only fetches)."""
+        path = self._relative(url)
+        pairs = list(params.items() if isinstance(params, dict) else params or [])
+        if path and any(key == "sort" for key, _value in pairs):
+            params = self._runner.delta_params(path, pairs)
+        return _ObservedReader(self, self._client.page_reader(url, params, **options))
+
     def count(self, resource, params=None):
         """How many records the window holds (the run's progress), not the whole list."""
         return self._client.count(resource, self._runner.delta_params(resource, params))
@@ -97,6 +107,24 @@ class _DeltaClient:
         key = self._client._list_key(resource)
         for page in self.iter_pages(resource, params, per_page):
             yield from page.get(key) or []
+
+
+class _ObservedReader:
+    """A page reader whose pages the delta runner observes as they are taken."""
+
+    def __init__(self, client, reader):
+        self._client, self._reader = client, reader
+
+    def take(self, ahead=0):
+        page = self._reader.take(ahead)
+        if page is not None and isinstance(page.data, dict):
+            path = self._client._relative(page.url)
+            if path:
+                self._client._runner.observe(path, page.data)
+        return page
+
+    def close(self):
+        self._reader.close()
 
 
 def _segments(path):

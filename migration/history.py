@@ -299,16 +299,20 @@ class HistoryImporter(Importer):
         positions = _positions(self.resume_cursor)
         streams = [self._entries(member, rank, positions) for rank, member in enumerate(group)]
         chunk = []
-        for entry in heapq.merge(*streams):
-            chunk.append(entry)
-            positions[entry.importer.resource] = entry.after
-            if len(chunk) >= self.runner.page_size:
+        try:
+            for entry in heapq.merge(*streams):
+                chunk.append(entry)
+                positions[entry.importer.resource] = entry.after
+                if len(chunk) >= self.runner.page_size:
+                    self.next_cursor = _cursor(positions, group)
+                    yield chunk
+                    chunk = []
+            if chunk:
                 self.next_cursor = _cursor(positions, group)
                 yield chunk
-                chunk = []
-        if chunk:
-            self.next_cursor = _cursor(positions, group)
-            yield chunk
+        finally:
+            for stream in streams:  # each stops its page reader
+                stream.close()
 
     @staticmethod
     def _entries(member, rank, positions):
@@ -320,24 +324,28 @@ class HistoryImporter(Importer):
         url, skip = position
         member.resume_cursor = url
         seq = 0
-        for records in Importer.pages(member):
-            page_url, following, size = member.page_url, member.next_cursor, len(records)
-            for index in range(skip, size):
-                record = records[index]
-                seq += 1
-                try:
-                    key = member.message_date(record) or _OLDEST
-                except (TypeError, ValueError, AttributeError):
-                    key = _OLDEST  # a bad date: the record fails when it is mapped
-                if index + 1 < size:
-                    after = [page_url, index + 1]
-                else:
-                    after = [following, 0] if following else None
-                yield _Entry(key, rank, seq, member, record, after)
-            if skip >= size:
-                # nothing of this page left to import: the stream stands at the next page
-                positions[member.resource] = [following, 0] if following else None
-            skip = 0
+        pages = Importer.pages(member)
+        try:
+            for records in pages:
+                page_url, following, size = member.page_url, member.next_cursor, len(records)
+                for index in range(skip, size):
+                    record = records[index]
+                    seq += 1
+                    try:
+                        key = member.message_date(record) or _OLDEST
+                    except (TypeError, ValueError, AttributeError):
+                        key = _OLDEST  # a bad date: the record fails when it is mapped
+                    if index + 1 < size:
+                        after = [page_url, index + 1]
+                    else:
+                        after = [following, 0] if following else None
+                    yield _Entry(key, rank, seq, member, record, after)
+                if skip >= size:
+                    # nothing of this page left to import: the stream stands at the next page
+                    positions[member.resource] = [following, 0] if following else None
+                skip = 0
+        finally:
+            pages.close()  # stops the stream's page reader
 
     def import_page(self, records):
         if records and isinstance(records[0], _Entry):

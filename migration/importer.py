@@ -223,26 +223,30 @@ class Importer:
             url = None
 
     def _list_pages(self, client, path, url, params, *, first_params, following):
-        seen = set()
-        while url:
-            page = client.get(url, params)
-            if isinstance(page, dict):
-                total = _int_or_none(page.get("total_entries"))
-                if self.total_entries is None:
-                    self.total_entries = total
-                if total is not None:
-                    if self.list_totals is None:
-                        self.list_totals = {}
-                    self.list_totals.setdefault(path, total)
-            next_url = client._next_url(page, url, first_params)
-            if next_url in seen:
-                raise ClinikoError("Cliniko's next-page links loop on %s; stopping." % next_url)
-            if next_url:
-                seen.add(next_url)
-            self.page_url = _with_query(url, params)
-            self.next_cursor = next_url or following
-            yield self.list_records(path, page.get(self.resource) or [])
-            url, params = next_url, None
+        # The next page is read in a thread of its own while this one is written (the
+        # client's page reader: HTTP only there; everything here stays in this thread).
+        reader = client.page_reader(
+            url, params, first_params=first_params, depth=self.runner.read_ahead
+        )
+        try:
+            while True:
+                page = reader.take(ahead=self.runner.pages_ahead())
+                if page is None:
+                    return
+                data = page.data
+                if isinstance(data, dict):
+                    total = _int_or_none(data.get("total_entries"))
+                    if self.total_entries is None:
+                        self.total_entries = total
+                    if total is not None:
+                        if self.list_totals is None:
+                            self.list_totals = {}
+                        self.list_totals.setdefault(path, total)
+                self.page_url = _with_query(page.url, page.params)
+                self.next_cursor = page.next_url or following
+                yield self.list_records(path, data.get(self.resource) or [])
+        finally:
+            reader.close()
 
     def before_resource(self):
         """Once, before the first page (e.g. read small lookup lists)."""

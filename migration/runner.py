@@ -28,6 +28,7 @@ from odoo.modules import module as odoo_module
 
 from ..cliniko_api import ClinikoError, ClinikoNotFoundError, ClinikoPermissionError
 from ..cliniko_api.client import MAX_PER_PAGE
+from ..cliniko_api.pages import DEFAULT_DEPTH
 from . import (
     all_importers,  # noqa: F401 - the resource importers register themselves
     graph,
@@ -56,6 +57,9 @@ def in_test_mode():
 
 class MigrationRunner:
     page_size = 100  # Cliniko's maximum
+    # Pages read ahead while a page is written (cliniko_api/pages.py); context key
+    # ``cliniko_read_ahead`` (0: read and write in turns, in this thread).
+    read_ahead = DEFAULT_DEPTH
 
     def __init__(self, run, client=None, max_pages=None):
         self.env = silent_env(run.env)
@@ -67,6 +71,8 @@ class MigrationRunner:
         self.max_pages = max_pages
         if run.env.context.get("cliniko_page_size"):
             self.page_size = max(1, min(100, int(run.env.context["cliniko_page_size"])))
+        if run.env.context.get("cliniko_read_ahead") is not None:
+            self.read_ahead = max(0, int(run.env.context["cliniko_read_ahead"]))
         self._pages_left = None
         self.region = None
         self._countries = {}
@@ -233,13 +239,23 @@ class MigrationRunner:
     def _read_resource(self, resource, importer, counter):
         importer.before_resource()
         resumable = importer.resumable
+        source = iter(())
         if counter.last_page_read:
-            pages = iter(())
+            pages = source
         elif resumable:
             importer.resume_cursor = counter.cursor or None
-            pages = importer.pages()
+            source = pages = importer.pages()
         else:
-            pages = itertools.islice(importer.pages(), counter.pages_done, None)
+            source = importer.pages()
+            pages = itertools.islice(source, counter.pages_done, None)
+        try:
+            return self._import_pages(resource, importer, counter, pages, resumable)
+        finally:
+            # stops the page reader's thread at once, wherever the loop stopped
+            if hasattr(source, "close"):
+                source.close()
+
+    def _import_pages(self, resource, importer, counter, pages, resumable):
         clock = time.monotonic()
         for records in pages:
             if resource.name == "businesses" and self.region is None:
@@ -325,6 +341,15 @@ class MigrationRunner:
         self.region = country.code if country else None
         if self.region and self.run.clinic_country_code != self.region:
             self.run.clinic_country_code = self.region
+
+    def pages_ahead(self):
+        """How many pages after the one being taken a page reader may fetch already: none
+        when this batch ends with it (``max_pages``), so a batch asks Cliniko for no page it
+        will not write. (A batch stopped by its time or by a person may drop one read page;
+        the next batch reads it again from the committed cursor.)"""
+        if self._pages_left is None:
+            return self.read_ahead
+        return max(0, min(self.read_ahead, self._pages_left - 1))
 
     def _batch_spent(self, time_left):
         if time_left <= 0:

@@ -26,9 +26,11 @@ from . import test_invoices
 from . import test_layers
 from . import test_live_progress_tour
 from . import test_migration_overview
+from . import test_page_reader
 from . import test_patient_details
 from . import test_patient_form
 from . import test_patient_migration
+from . import test_pipelined_reads
 from . import test_practitioner_resolution
 from . import test_privacy
 from . import test_reference_data

@@ -22,6 +22,7 @@ class ClinikoSandboxCase(TransactionCase):
     """A TransactionCase with a started sandbox (``cls.sandbox``) and ``cls.connection``."""
 
     sandbox_options = {"seed": 1, "patients": 12}
+    sandbox_class = ClinikoSandbox  # a class may serve the clinic from a hostile subclass
     # What runs do with practitioners matching no Odoo user, unless a test says otherwise
     # (False: the run pauses before appointments until each has a decision).
     default_unmatched_practitioners = "unassigned"
@@ -33,7 +34,7 @@ class ClinikoSandboxCase(TransactionCase):
         # are the subject of the rate-limit tests only; elsewhere a class's many runs would
         # spend most of their time waiting for the sandbox's window to pass.
         options = dict({"rate_limit": 0}, **cls.sandbox_options)
-        cls.sandbox = ClinikoSandbox(**options).start()
+        cls.sandbox = cls.sandbox_class(**options).start()
         cls.addClassCleanup(cls.sandbox.stop)
         # The sandbox runs on 127.0.0.1 over http: allowed only with this parameter.
         cls.env["ir.config_parameter"].set_param(SANDBOX_PARAM, "True")

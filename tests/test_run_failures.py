@@ -101,10 +101,12 @@ class TestRateLimited(ClinikoSandboxCase):
         self.assertIn("Waited", run.log)
         self.assertCountersAddUp(run)
         # One wait per 429, each until the window Cliniko named is over (plus the margin),
-        # never longer than one window: nothing is lost to sleeping longer than asked.
+        # never longer than one window: nothing is lost to sleeping longer than asked. (The
+        # page reader's thread and the worker's may both meet a 429 in one window: the one
+        # that sleeps second finds the shared clock past the reset and waits the margin only.)
         self.assertEqual(len(self.clock.sleeps), len(limited))
         for seconds in self.clock.sleeps:
-            self.assertGreater(seconds, RATE_LIMIT_MARGIN)
+            self.assertGreaterEqual(seconds, RATE_LIMIT_MARGIN)
             self.assertLessEqual(seconds, 2.0 + 1 + RATE_LIMIT_MARGIN)
 
 

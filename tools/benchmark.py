@@ -24,6 +24,7 @@ import pstats
 import resource
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,7 +34,7 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def start_sandbox(seed, patients):
+def start_sandbox(seed, patients, rate_limit=0):
     process = subprocess.Popen(
         [
             sys.executable,
@@ -47,7 +48,7 @@ def start_sandbox(seed, patients):
             "--patients",
             str(patients),
             "--rate-limit",
-            "0",
+            str(rate_limit),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -62,21 +63,27 @@ def start_sandbox(seed, patients):
     return process, values["base_url"], values["api_key"]
 
 
+API_REQUESTS = [0]  # requests on the key's budget (instrument())
+
+
 def instrument():
     """Time, per resource, the run's whole import and the part of it spent waiting on Cliniko
     (every GET and download of the client), by wrapping the runner and the client in this
     process only. Returns ``{resource: {"seconds": s, "cliniko_seconds": s, "requests": n}}``;
     what happens outside a resource (the field map, the clinic's country) is "(setup)"."""
-    from odoo.addons.cliniko_crm_migration.cliniko_api import ClinikoClient  # noqa: PLC0415 - the addon imports only once Odoo is set up (main)
+    from odoo.addons.cliniko_crm_migration.cliniko_api import ClinikoClient, PageReader  # noqa: PLC0415 - the addon imports only once Odoo is set up (main)
     from odoo.addons.cliniko_crm_migration.migration.runner import MigrationRunner  # noqa: PLC0415 - the addon imports only once Odoo is set up (main)
 
     timing = {}
     current = ["(setup)"]
+    main = threading.current_thread()
 
     def entry(name):
         return timing.setdefault(name, {"seconds": 0.0, "cliniko_seconds": 0.0, "requests": 0})
 
     entry("(setup)")
+
+    taking = threading.local()
 
     def timed_client(method):
         def wrapper(self, *args, **kwargs):
@@ -85,8 +92,23 @@ def instrument():
                 return method(self, *args, **kwargs)
             finally:
                 line = entry(current[-1])
-                line["cliniko_seconds"] += time.perf_counter() - started
                 line["requests"] += 1
+                # A page reader's GET overlaps the writing: the run waited for it only as
+                # long as it waited to take the page (timed_take).
+                if not (getattr(taking, "page", False) or threading.current_thread() != main):
+                    line["cliniko_seconds"] += time.perf_counter() - started
+
+        return wrapper
+
+    def timed_take(method):
+        def wrapper(self, *args, **kwargs):
+            started = time.perf_counter()
+            taking.page = True
+            try:
+                return method(self, *args, **kwargs)
+            finally:
+                taking.page = False
+                entry(current[-1])["cliniko_seconds"] += time.perf_counter() - started
 
         return wrapper
 
@@ -101,13 +123,24 @@ def instrument():
             entry(resource.name)["seconds"] += time.perf_counter() - started
             current.pop()
 
+    from odoo.addons.cliniko_crm_migration.cliniko_api import SlidingWindowLimiter  # noqa: PLC0415 - the addon imports only once Odoo is set up (main)
+
+    acquire = SlidingWindowLimiter.acquire
+
+    def counted_acquire(self):
+        # every request on the key's budget (retries and downloads included): the floor's R
+        API_REQUESTS[0] += 1
+        return acquire(self)
+
+    SlidingWindowLimiter.acquire = counted_acquire
     ClinikoClient.get = timed_client(ClinikoClient.get)
+    PageReader.take = timed_take(PageReader.take)
     ClinikoClient.download = timed_client(ClinikoClient.download)
     MigrationRunner._import_resource = timed_import
     return timing
 
 
-def run_migrate(env, base_url, api_key, resources):
+def run_migrate(env, base_url, api_key, resources, per_minute=0, read_ahead=None):
     # The local sandbox's base URL is allowed only with this parameter.
     env["ir.config_parameter"].set_param("cliniko_crm_migration.allow_sandbox_url", "True")
     connection = env["cliniko.connection"].create(
@@ -116,9 +149,11 @@ def run_migrate(env, base_url, api_key, resources):
             "api_key": api_key,
             "base_url": base_url,
             "contact_email": "bench@example.com",
-            "per_minute": 0,
+            "per_minute": per_minute,
         }
     )
+    if read_ahead is not None:
+        env = env(context=dict(env.context, cliniko_read_ahead=read_ahead))
     run = env["cliniko.migration.run"].create(
         {
             "connection_id": connection.id,
@@ -514,6 +549,19 @@ def main():
         default="patients",
         help="resources the migrate mode runs, comma-separated, or 'all' (default: patients)",
     )
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=0,
+        help="the sandbox's requests per minute, and the connection's budget (0: off)",
+    )
+    parser.add_argument(
+        "--read-ahead",
+        type=int,
+        default=None,
+        help="pages the migrate mode reads ahead while it writes (0: in turns; default: the "
+        "runner's)",
+    )
     options = parser.parse_args()
 
     import odoo  # noqa: PLC0415 - imported after argument parsing on purpose (slow)
@@ -525,7 +573,7 @@ def main():
         ["--addons-path", options.addons_path, "-d", options.database, "--log-level", "warn"],
         setup_logging=True,
     )
-    sandbox, base_url, api_key = start_sandbox(options.seed, options.patients)
+    sandbox, base_url, api_key = start_sandbox(options.seed, options.patients, options.rate_limit)
     try:
         registry = Registry(options.database)
         with registry.cursor() as cr:
@@ -538,7 +586,14 @@ def main():
             if profiler:
                 profiler.enable()
             if options.mode == "migrate":
-                records, summary = run_migrate(env, base_url, api_key, options.resources)
+                records, summary = run_migrate(
+                    env,
+                    base_url,
+                    api_key,
+                    options.resources,
+                    per_minute=options.rate_limit,
+                    read_ahead=options.read_ahead,
+                )
             elif options.written:
                 records, summary = run_load_written(env, options.written)
             else:
@@ -575,6 +630,9 @@ def main():
                 # the machine's load (1-minute average) when the measurement began and ended
                 "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
                 "summary": summary,
+                "rate_limit": options.rate_limit,
+                "read_ahead": options.read_ahead,
+                "api_requests": API_REQUESTS[0],
             }
         )
         + "\n"

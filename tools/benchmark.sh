@@ -10,6 +10,11 @@
 #   BENCH_MODES="migrate load" which sides to measure ("migrate" alone: its speed and memory)
 #   --profile                  cProfile of each measurement: .local/bench-MODE-SIZE-N.prof, its
 #                              top entries in .local/bench-MODE-SIZE-N.log
+#   BENCH_RATE_LIMIT=N         also migrate with the sandbox's budget at N requests a minute
+#                              (the connection's too); prints the floor (the requests / N), the
+#                              time and the ratio to the floor
+#   BENCH_READ_AHEAD="2 0"     with BENCH_RATE_LIMIT: one limited run per value (pages read
+#                              ahead while writing; 0: in turns)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -62,6 +67,21 @@ for size in "${SIZES[@]}"; do
         done
         rm -f "$LOCAL/bench-written-$size.jsonl"
     done
+    if [ -n "${BENCH_RATE_LIMIT:-}" ]; then
+        for ahead in ${BENCH_READ_AHEAD:-default}; do
+            db="cliniko_bench_limited_$size"
+            dropdb --if-exists "$db" >/dev/null 2>&1
+            createdb -T "$TEMPLATE" "$db"
+            say "migrate at $BENCH_RATE_LIMIT requests a minute (read ahead: $ahead): $size patients"
+            extra=(--rate-limit "$BENCH_RATE_LIMIT")
+            [ "$ahead" = default ] || extra+=(--read-ahead "$ahead")
+            "$PYTHON" "$ROOT/tools/benchmark.py" --database "$db" --addons-path "$ADDONS_PATH" \
+                --patients "$size" --mode migrate --resources "${BENCH_RESOURCES:-patients}" \
+                "${extra[@]}" 2>"$LOCAL/bench-limited-$size.log" | tail -n 1 >>"$RESULTS" ||
+                die "limited benchmark $size failed (log: .local/bench-limited-$size.log)"
+            dropdb --if-exists "$db" >/dev/null 2>&1
+        done
+    fi
 done
 dropdb --if-exists "$TEMPLATE" >/dev/null 2>&1
 

@@ -55,6 +55,8 @@ def load_seconds(load_row, members):
 
 def main(path):
     rows = [json.loads(line) for line in open(path) if line.strip()]
+    limited = [r for r in rows if r.get("rate_limit")]  # BENCH_RATE_LIMIT: printed at the end
+    rows = [r for r in rows if not r.get("rate_limit")]
     print(
         "\n%-8s %6s %9s %8s %9s %10s %8s %14s %10s"
         % ("mode", "repeat", "patients", "records", "seconds", "records/s", "queries",
@@ -131,6 +133,24 @@ def main(path):
             "peak RSS (median): %s; %d against %d patients: %.2fx"
             % (", ".join("%d: %.0f MB" % (size, peaks[size]) for size in sizes), sizes[-1],
                sizes[0], peaks[sizes[-1]] / peaks[sizes[0]])
+        )
+
+    for r in limited:
+        # The floor: the requests the clinic needs over the per-minute budget; the bound: the
+        # floor, or the time Odoo alone needs (the unlimited migration above) when larger.
+        floor = r["api_requests"] / r["rate_limit"] * 60.0
+        odoo = median(
+            [row["seconds"] for row in rows
+             if row["mode"] == "migrate" and row["patients"] == r["patients"]]
+        ) or 0.0
+        bound = max(floor, odoo)
+        print(
+            "%d patients at %d requests/minute (read ahead: %s): %d requests, floor %.1f s, "
+            "Odoo alone %.1f s, took %.1f s: %.2fx the %s"
+            % (r["patients"], r["rate_limit"],
+               "default" if r.get("read_ahead") is None else r["read_ahead"],
+               r["api_requests"], floor, odoo, r["seconds"], r["seconds"] / bound,
+               "floor" if floor >= odoo else "Odoo-bound time")
         )
 
 

@@ -35,6 +35,7 @@ PURE_TESTS = (
     "test_data_exports_parser.py",
     "test_expectations.py",
     "test_layers.py",
+    "test_page_reader.py",
     "test_rendering.py",
     "test_sandbox.py",
     "test_sandbox_strictness.py",
