@@ -19,6 +19,7 @@ from . import (
     cliniko_migration_run_practitioners,
     cliniko_migration_run_practitioners_ui,
     cliniko_practitioner_decision,
+    cliniko_request_stamp,
     cliniko_source_audit,
     cliniko_sync_conflict,
     cliniko_verification,

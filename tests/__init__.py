@@ -24,6 +24,7 @@ from . import test_layers
 from . import test_page_reader
 from . import test_patient_details
 from . import test_patient_migration
+from . import test_pipelined_reads
 from . import test_practitioner_resolution
 from . import test_privacy
 from . import test_reference_data
@@ -37,6 +38,7 @@ from . import test_sample
 from . import test_sandbox
 from . import test_sandbox_strictness
 from . import test_security
+from . import test_shared_budget
 from . import test_source_audit
 from . import test_ui
 from . import test_values
