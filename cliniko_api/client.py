@@ -12,7 +12,8 @@
   anything else only for a sandbox.
 * :meth:`download` takes a size cap (``max_bytes``), checked against the announced
   ``Content-Length`` before reading and against the bytes received while streaming.
-* A client-side sliding window keeps under Cliniko's 200 requests/minute; 429 answers wait
+* A client-side sliding window keeps under Cliniko's 200 requests/minute (``budget``: one
+  shared with other processes instead); 429 answers wait
   until ``X-RateLimit-Reset``; 5xx, timeouts and dropped connections are retried with
   exponential backoff. Every sleep is announced first through ``on_wait(reason, seconds)``
   (a page reader's, ``pages.py``, in the consumer's thread along with the page it delayed).
@@ -280,6 +281,7 @@ class ClinikoClient:
         clock=None,
         session=None,
         allow_private_hosts=False,
+        budget=SlidingWindowLimiter,
     ):
         if not isinstance(api_key, str) or not api_key.strip():
             raise ValueError("A Cliniko API key is required.")
@@ -332,9 +334,10 @@ class ClinikoClient:
         # Per thread: a page reader's thread (pages.py) keeps its wait notices, its stop event
         # and its own HTTP session here.
         self._local = threading.local()
-        self.limiter = SlidingWindowLimiter(
+        # The request budget: this client's own sliding window, or one the caller shares with
+        # other processes (``budget``: a factory taking SlidingWindowLimiter's arguments).
+        self.limiter = budget(
             per_minute,
-            60.0,
             sleep=self._pause,
             clock=clock or time.monotonic,
             on_wait=self._announce_wait,

@@ -20,6 +20,7 @@ from . import (
     cliniko_migration_run_practitioners,
     cliniko_migration_run_practitioners_ui,
     cliniko_practitioner_decision,
+    cliniko_request_stamp,
     cliniko_signoff,
     cliniko_source_audit,
     cliniko_sync_conflict,

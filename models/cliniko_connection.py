@@ -16,6 +16,7 @@ default; the demo and the tests set it) allows a sandbox; changing it clears the
 so a key typed for one host is never sent to another.
 """
 
+import functools
 import logging
 
 from odoo import api, fields, models
@@ -34,6 +35,7 @@ from ..cliniko_api import (
 )
 from ..cliniko_api.client import EMAIL_RE
 from ..migration import graph
+from ..migration.budget import SharedBudget, key_digest
 
 _logger = logging.getLogger(__name__)
 
@@ -235,6 +237,12 @@ class ClinikoConnection(models.Model):
                 self.env._("The connection %s has no contact e-mail.", self.display_name)
             )
         options.setdefault("per_minute", self.per_minute or 180)
+        if "clock" not in options and "sleep" not in options:
+            # Every worker on this key, in any process on this database, shares one budget
+            # (a test's stand-in clock keeps the client's own).
+            options["budget"] = functools.partial(
+                SharedBudget, dbname=self.env.cr.dbname, key=key_digest(api_key)
+            )
         sandbox = self._cliniko_sandbox_allowed()
         # Checked again at use: a sandbox URL stored while the parameter was on is refused
         # once it is off.

@@ -46,6 +46,7 @@ from . import test_sample
 from . import test_sandbox
 from . import test_sandbox_strictness
 from . import test_security
+from . import test_shared_budget
 from . import test_signoff
 from . import test_source_audit
 from . import test_ui
