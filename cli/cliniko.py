@@ -15,6 +15,7 @@
     odoo-bin --addons-path=PATHS cliniko verify -d DB --run RUN_ID --json
     odoo-bin --addons-path=PATHS cliniko rollback -d DB --run RUN_ID --json
     odoo-bin --addons-path=PATHS cliniko resume -d DB --run RUN_ID --json
+    odoo-bin --addons-path=PATHS cliniko work -d DB [--workers N] [--threads N] --json
     odoo-bin --addons-path=PATHS cliniko import-export -d DB [--connection ID] --file F
              [--file F ...] [--accept-proposed-map] [--date-order dmy|mdy] --json
 
@@ -34,6 +35,11 @@ with ``--confirm``, confirms it. ``conflicts list`` lists the delta syncs' open 
 (``--all``: resolved ones too) and ``conflicts take`` resolves them as the list's buttons do:
 ``--side cliniko`` takes Cliniko's value, ``--side odoo`` keeps Odoo's. The files' formats are
 in ``models/cliniko_headless.py``; a file with a bad line is refused whole, naming its lines.
+``migrate --background`` queues the run for the scheduler instead of running it here; ``work``
+is the scheduler for this database's background runs: Odoo's own cron engine
+(``ir.cron._process_jobs``), in ``--threads`` threads (default: one per worker), until no run
+or job waits. ``--workers N`` first sets how many scheduled jobs (workers) share the runs, the
+number a server's ``--max-cron-threads`` threads then work on at once.
 
 With --json the last line of standard output is one JSON object (the step's summary). The exit
 status is 0 when the step ended as expected, 1 when it did not (a failed or paused run), and 2
@@ -49,6 +55,8 @@ import json
 import logging
 import os
 import sys
+import threading
+import time
 
 from odoo import SUPERUSER_ID, api
 from odoo.cli.command import Command
@@ -130,6 +138,16 @@ class Cliniko(Command):
         sample.add_argument("--size", type=int, default=200, help="patients (default 200)")
         migrate = commands.add_parser("migrate", help="run a full migration")
         migrate.add_argument("--resources", help="comma-separated Cliniko resources (default all)")
+        migrate.add_argument(
+            "--background",
+            action="store_true",
+            help="queue the run for the scheduler's workers instead of running it here",
+        )
+        work = commands.add_parser(
+            "work", help="work on the queued background runs with Odoo's scheduler, then stop"
+        )
+        work.add_argument("--workers", type=int, help="how many workers share the runs from now")
+        work.add_argument("--threads", type=int, help="threads here (default: one per worker)")
         delta = commands.add_parser(
             "delta", help="carry what changed in Cliniko since the last sync into Odoo"
         )
@@ -221,6 +239,7 @@ class Cliniko(Command):
             map_import,
             conflicts_list,
             conflicts_take,
+            work,
         ):
             sub.add_argument("--json", action="store_true", help="print the summary as JSON")
         self._import_export_parser(commands)
@@ -279,12 +298,75 @@ class Cliniko(Command):
 
     def _migrate(self, env, options, parser):
         run, decided = self._start(
-            env, options, parser, run_type="full", resources=options.resources
+            env,
+            options,
+            parser,
+            background=options.background,
+            run_type="full",
+            resources=options.resources,
         )
         summary = run.summary()
         if decided is not None:
             summary["practitioners"] = decided
+        if options.background:
+            return summary, run.state == "queued"
         return summary, run.state == "done"  # paused for decisions or failed: non-zero
+
+    def _work(self, env, options, parser):
+        """Odoo's own scheduler loop, as a server's cron threads run it, for this database
+        only and until nothing waits: each thread calls ``ir.cron._process_jobs``, which
+        takes a ready job (a worker) with ``SKIP LOCKED``."""
+        # Odoo's scheduler, imported once the registry is loaded (see the module docstring).
+        from odoo.addons.base.models.ir_cron import IrCron  # noqa: PLC0415
+
+        Run = env["cliniko.migration.run"]
+        if options.workers is not None:
+            if options.workers < 1:
+                raise UserError("--workers must be at least 1.")
+            Run._cliniko_set_workers(options.workers)
+        workers = Run._cliniko_worker_crons().filtered("active")
+        threads = options.threads or len(workers) or 1
+        if threads < 1:
+            raise UserError("--threads must be at least 1.")
+        waiting = [("background", "=", True), ("state", "in", ("queued", "running"))]
+        runs = Run.search(waiting, order="id")
+        Run._cliniko_wake_workers()
+        env.cr.commit()
+        dbname = env.cr.dbname
+        errors = []
+
+        def scheduler():
+            try:
+                while True:
+                    with Registry(dbname).cursor() as cr:
+                        # only the workers' jobs: this is no server, its other jobs wait
+                        IrCron._process_jobs_loop(cr, job_ids=workers.ids)
+                        busy = api.Environment(cr, SUPERUSER_ID, {})["cliniko.migration.run"]
+                        if not busy.search_count(waiting) and not busy._cliniko_waiting_jobs():
+                            return
+                    time.sleep(0.2)
+            except Exception as error:  # noqa: BLE001 - reported in the summary
+                _logger.exception("cliniko work: a scheduler thread failed")
+                errors.append(_first_line(error))
+
+        pool = [
+            threading.Thread(target=scheduler, name="cliniko-worker-%d" % (number + 1))
+            for number in range(threads)
+        ]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+        env.cr.commit()  # a new snapshot: what the threads committed
+        env.invalidate_all()
+        summary = {
+            "workers": len(workers),
+            "threads": threads,
+            "runs": [run.summary() for run in runs],
+        }
+        if errors:
+            summary["errors"] = errors
+        return summary, not errors and all(run.state == "done" for run in runs)
 
     def _delta(self, env, options, parser):
         connection = self._connection(env, options, parser)
@@ -407,13 +489,16 @@ class Cliniko(Command):
         return summary, summary.get("state") == "done"
 
     # -- helpers -------------------------------------------------------------------------------
-    def _start(self, env, options, parser, **values):
-        """The run, started; and the practitioners file's decisions (None without one)."""
+    def _start(self, env, options, parser, background=False, **values):
+        """The run, started (queued for the scheduler with ``background``); and the
+        practitioners file's decisions (None without one)."""
         data = _read_file(options.practitioners) if options.practitioners else None
         connection = self._connection(env, options, parser)
         context = {
             "cliniko_accept_proposed_map": options.accept_proposed_map,
-            "cliniko_run_now": True,  # the command is the worker: no scheduler, no web request
+            # the command is the worker: no scheduler, no web request (unless background)
+            "cliniko_run_now": not background,
+            "cliniko_background": background,
         }
         run = (
             env["cliniko.migration.run"]

@@ -135,6 +135,7 @@ def _segments(path):
 
 
 class DeltaRunner(MigrationRunner):
+    shares_work = False  # one worker reads what changed, in its own order
     def __init__(self, run, client=None):
         super().__init__(run, client)
         self.options.conflict_safe = True

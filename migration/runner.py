@@ -19,8 +19,12 @@ is ``locks.py``.
 import contextlib
 import itertools
 import logging
+import os
+import socket
 import threading
 import time
+
+from psycopg2.extensions import TransactionRollbackError
 
 from odoo import fields
 from odoo.exceptions import UserError
@@ -32,11 +36,12 @@ from ..cliniko_api.pages import DEFAULT_DEPTH
 from . import (
     all_importers,  # noqa: F401 - the resource importers register themselves
     graph,
+    units,
 )
 from .binder import Binder
 from .context import silent_env
 from .importer import RunBlocked, importer_class
-from .locks import hold_worker_lock, let_go_worker_lock
+from .locks import hold_unit_lock, hold_worker_lock, let_go_unit_lock, let_go_worker_lock
 from .options import RunOptions
 
 _logger = logging.getLogger(__name__)
@@ -55,8 +60,16 @@ def in_test_mode():
     return bool(odoo_module.current_test or getattr(threading.current_thread(), "testing", False))
 
 
+def worker_name():
+    """Who is working, as the counter lines say it: host, process and thread."""
+    return "%s:%s/%s" % (socket.gethostname(), os.getpid(), threading.current_thread().name)
+
+
 class MigrationRunner:
     page_size = 100  # Cliniko's maximum
+    # Several workers may share the run, each on a work unit (units.py): full runs only
+    # (a sample chooses its patients first; a delta sync reads in an order of its own).
+    shares_work = True
     # Pages read ahead while a page is written (cliniko_api/pages.py); context key
     # ``cliniko_read_ahead`` (0: read and write in turns, in this thread).
     read_ahead = DEFAULT_DEPTH
@@ -127,7 +140,7 @@ class MigrationRunner:
         self.run._cliniko_note_event("resumed" if resumed else "started")
         self._checkpoint()
 
-    def work(self):
+    def work(self, unit=None):
         """Migrate from where the run stopped until it ends, waits for the admin, is paused
         or cancelled by a person, or this batch's budget is spent (``max_pages``, or the
         scheduled job's time as ``_commit_progress`` reports it).
@@ -136,18 +149,40 @@ class MigrationRunner:
         dies loses at most the page it was on, and the next batch reads that page again.
         Returns True when there is nothing left to do for now, False when the run needs
         another batch.
+
+        ``unit`` (a ``units.Unit``): only that unit, as one of several workers; the run is
+        then marked done by ``finish_if_complete``, not here. An empty tuple: only the
+        preparation (the field map, the region) and the counter lines of every unit.
         """
         run = self.run
         self._pages_left = self.max_pages
         try:
             self._prepare()
-            for resource in graph.load_order(run._selected_resources()):
+            if unit is None:
+                resources = graph.load_order(run._selected_resources())
+            elif unit == ():
+                resources = []
+                for resource in graph.load_order(run._selected_resources()):
+                    self._counter(resource.name)
+            else:
+                resources = [graph.get(unit.leader)]
+            for resource in resources:
                 if not self._import_resource(resource):
                     if run.state != "running":  # paused, cancelled, rolled back...
                         run._log("Run %s after a page, as asked" % run.state)
                         self._checkpoint()
                         return True
                     return False
+        except TransactionRollbackError:
+            # Another worker wrote the same row at the same moment (REPEATABLE READ): this
+            # page is undone whole, and the next batch writes it again from the committed
+            # cursor. Never in tests (one connection).
+            self.env.cr.rollback()
+            self.env.invalidate_all(flush=False)
+            self._counters.clear()
+            self.run._log("A page met another worker's write and is done again")
+            self._checkpoint()
+            return False
         except RunBlocked as blocked:
             # Waiting for the admin (e.g. practitioner decisions): resumable, not a failure.
             run.write({"state": "blocked", "error_message": str(blocked)})
@@ -163,12 +198,78 @@ class MigrationRunner:
             self.env.cr.rollback()
             self._fail("%s: %s" % (error.__class__.__name__, error))
         else:
-            run.write({"state": "done", "finished_at": fields.Datetime.now()})
-            run._cliniko_advance_watermark()
-            run._log("Finished: %s" % run._cliniko_totals_text())
-            run._cliniko_note_event("done")
+            if unit is None:
+                self._finish_run()
         self._checkpoint()
         return True
+
+    def _finish_run(self):
+        run = self.run
+        run.write({"state": "done", "finished_at": fields.Datetime.now()})
+        run._cliniko_advance_watermark()
+        run._log("Finished: %s" % run._cliniko_totals_text())
+        run._cliniko_note_event("done")
+
+    # -- several workers (units.py) ----------------------------------------------------------
+    def units(self):
+        return units.units_of(self.run._selected_resources())
+
+    def _done_names(self):
+        lines = self.env["cliniko.migration.run.resource"].search([("run_id", "=", self.run.id)])
+        return {line.resource for line in lines if line.done}
+
+    def claim_unit(self):
+        """A ready unit nobody works on, held for this connection (``release_unit``), or
+        None. Its counter line says who took it."""
+        self.env.invalidate_all()
+        self._counters.clear()
+        ready = units.ready_units(self.units(), self._done_names())
+        if not ready:
+            return None
+        lines = {self._counter(unit.leader).id: unit for unit in ready}
+        cr = self.env.cr
+        self.env.flush_all()
+        if not in_test_mode():
+            # A new snapshot: FOR UPDATE then meets no row changed since the transaction began.
+            cr.commit()
+        try:
+            cr.execute(
+                "SELECT id FROM cliniko_migration_run_resource WHERE id = ANY(%s) AND done IS NOT TRUE"
+                " ORDER BY sequence, id FOR UPDATE SKIP LOCKED",
+                [list(lines)],
+            )
+            free = [row[0] for row in cr.fetchall()]
+        except TransactionRollbackError:
+            cr.rollback()
+            return None
+        for line_id in free:
+            if hold_unit_lock(cr, line_id):
+                line = self.env["cliniko.migration.run.resource"].browse(line_id)
+                line.worker = worker_name()
+                return lines[line_id]
+        return None
+
+    def release_unit(self, unit):
+        let_go_unit_lock(self.env.cr, self._counter(unit.leader).id)
+
+    def finish_if_complete(self):
+        """Mark the run done when every unit is and nobody works on it any more: True when
+        this worker did. Called by each worker once it let go of its unit and of its share
+        of the run, so the last to let go finds the run complete."""
+        cr = self.env.cr
+        if not hold_worker_lock(cr, self.run.id):
+            return False  # another worker is still on it: it will finish the run
+        try:
+            self.env.invalidate_all()
+            if self.run.state != "running" or not units.all_done(
+                self.units(), self._done_names()
+            ):
+                return False
+            self._finish_run()
+            self._checkpoint()
+            return True
+        finally:
+            let_go_worker_lock(cr, self.run.id)
 
     def _prepare(self):
         # No record moves before the field map is confirmed, whatever started the run.

@@ -16,14 +16,19 @@ decisions needed; Start again) | paused (Resume re-queues) | cancelled (stops fo
 was written stays and can be rolled back); done/failed/cancelled/... -> rolled_back.
 """
 
-import re
 
 from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
 from odoo.http import request
 
 from ..migration import graph
-from ..migration.locks import worker_alive
+from ..migration.locks import (
+    hold_shared_worker_lock,
+    hold_worker_lock,
+    let_go_shared_worker_lock,
+    let_go_worker_lock,
+    worker_alive,
+)
 from ..migration.rollback import RunRollback
 from ..migration.runner import MigrationRunner
 
@@ -42,9 +47,11 @@ STATES = [
 # failed (``migration/importer.py`` says which outcome each record had).
 COUNTERS = ("fetched", "created", "updated", "unchanged", "skipped", "failed")
 LOG_MAX_LINES = 300
-_DROPPED_LINE = "(%d earlier lines not kept)"
-_DROPPED = re.compile(r"^\((\d+) earlier lines not kept\)$")
+_DROPPED_LINE = "(%d earlier lines not shown)"
 BATCH_PAGES_PARAM = "cliniko_crm_migration.batch_pages"
+# How many scheduled jobs work on background runs at once (``_cliniko_set_workers``).
+WORKERS_PARAM = "cliniko_crm_migration.workers"
+WORKER_CRON_NAME = "Cliniko Migration: work on queued runs"
 DEFAULT_BATCH_PAGES = 20
 
 
@@ -89,12 +96,14 @@ class ClinikoMigrationRun(models.Model):
     practitioner_decision_ids = fields.One2many(
         "cliniko.practitioner.decision", "run_id", string="Practitioners"
     )
+    # One row per line (``cliniko.migration.run.log.line``): each worker of a run adds its own
+    # rows, so two workers writing to the log at once never write the same row.
+    log_line_ids = fields.One2many("cliniko.migration.run.log.line", "run_id", readonly=True)
     log = fields.Text(
-        readonly=True,
-        copy=False,
+        compute="_compute_log",
         help="What the run met on its way, oldest first: waits for Cliniko's rate limit, retries "
         "after server errors or dropped connections, lists it went on without, batches. Repeated "
-        "waits share a line; only the last %d lines are kept." % LOG_MAX_LINES,
+        "waits share a line; only the last %d lines are shown." % LOG_MAX_LINES,
     )
     error_message = fields.Text(readonly=True, copy=False)
     clinic_country_code = fields.Char(
@@ -174,29 +183,29 @@ class ClinikoMigrationRun(models.Model):
         self.ensure_one()
         return [name.strip() for name in (self.resources or "").split(",") if name.strip()]
 
+    @api.depends("log_line_ids.text")
+    def _compute_log(self):
+        for run in self:
+            lines = run.log_line_ids.sorted("id").mapped("text")
+            if len(lines) > LOG_MAX_LINES:
+                lines = [_DROPPED_LINE % (len(lines) - LOG_MAX_LINES)] + lines[-LOG_MAX_LINES:]
+            run.log = "\n".join(lines) + "\n" if lines else False
+
     def _log(self, line, replaces=None):
         """Add ``line`` to the run's log, stamped, and return the stamped line. ``replaces``:
-        the stamped line it stands for, when that is the last line (a repeated wait says how
-        many in one line). Only the last ``LOG_MAX_LINES`` lines are kept; the first line then
-        says how many went."""
+        the stamped line it stands for, when that is the run's last line (a repeated wait says
+        how many in one line). The log shows the last ``LOG_MAX_LINES`` lines; its first line
+        then says how many it leaves out."""
         self.ensure_one()
         stamp = fields.Datetime.to_string(fields.Datetime.now())
         text = "%s %s" % (stamp, " ".join(str(line).split()))
-        lines = (self.log or "").splitlines()
-        dropped = 0
-        if lines and _DROPPED.match(lines[0]):
-            dropped = int(_DROPPED.match(lines[0]).group(1))
-            lines = lines[1:]
-        if replaces is not None and lines and lines[-1] == replaces:
-            lines[-1] = text
-        else:
-            lines.append(text)
-        if len(lines) > LOG_MAX_LINES:
-            dropped += len(lines) - LOG_MAX_LINES
-            lines = lines[-LOG_MAX_LINES:]
-        if dropped:
-            lines.insert(0, _DROPPED_LINE % dropped)
-        self.log = "\n".join(lines) + "\n"
+        Line = self.env["cliniko.migration.run.log.line"].sudo()
+        if replaces is not None:
+            last = Line.search([("run_id", "=", self.id)], order="id desc", limit=1)
+            if last and last.text == replaces:
+                last.text = text
+                return text
+        Line.create({"run_id": self.id, "text": text})
         return text
 
     # The checks a run passes before it moves any record, in this order; each raises a
@@ -269,7 +278,7 @@ class ClinikoMigrationRun(models.Model):
         for run in self:
             run.write({"state": "queued", "background": True, "error_message": False})
             run._log("Queued: the scheduler works on it in batches")
-        self.env.ref("cliniko_crm_migration.ir_cron_cliniko_process_runs")._trigger()
+        self._cliniko_wake_workers()
 
     def _cliniko_on_finished(self):
         """Called once a run stops working (done, failed, blocked, paused, cancelled), in the
@@ -376,27 +385,111 @@ class ClinikoMigrationRun(models.Model):
         ``ir.cron._commit_progress``, which tells the scheduler how much is left, so it calls
         again at once while work remains. Returns True when the run stopped (for now)."""
         waiting = [("background", "=", True), ("state", "in", ("queued", "running"))]
-        run = self.search(waiting, order="id", limit=1)
-        finished = True
-        if run:
-            pages = self.env.context.get("cliniko_batch_pages") or self.env[
-                "ir.config_parameter"
-            ].sudo().get_param(BATCH_PAGES_PARAM, DEFAULT_BATCH_PAGES)
-            runner = run._cliniko_runner(max_pages=max(1, int(pages)))
+        pages = self.env.context.get("cliniko_batch_pages") or self.env[
+            "ir.config_parameter"
+        ].sudo().get_param(BATCH_PAGES_PARAM, DEFAULT_BATCH_PAGES)
+        pages = max(1, int(pages))
+        finished, worked = True, False
+        for run in self.search(waiting, order="id"):
+            runner = run._cliniko_runner(max_pages=pages)
+            if runner.shares_work and run.run_type == "full":
+                outcome = run._cliniko_work_a_unit(runner)
+                if outcome is None:
+                    continue  # nothing for this worker in this run now: the next run
+                finished, worked = outcome, True
+                break
             if not runner._take_worker_lock():
-                return True  # another worker is on it
+                continue  # another worker is on it
             try:
                 if run.state == "queued":
                     runner.start()
-                finished = runner.work()
+                finished, worked = runner.work(), True
             finally:
                 runner._release_worker_lock()
             if finished:
                 run._cliniko_on_finished()
+            break
         if self.env.context.get("ir_cron_progress_id"):
-            remaining = self.search_count(waiting)
+            # Nothing this worker could take: it rests until a finished unit or a new run
+            # wakes it (``_cliniko_wake_workers``), rather than being called again at once.
+            remaining = self.search_count(waiting) if worked else 0
             self.env["ir.cron"]._commit_progress(remaining=remaining)
         return finished
+
+    def _cliniko_work_a_unit(self, runner):
+        """One batch of one work unit of this full run, as one of its workers (see
+        ``migration/units.py``): True when the unit (or the run) stopped for now, False when
+        it needs another batch, None when this worker found nothing to take."""
+        self.ensure_one()
+        cr = self.env.cr
+        if self.state == "queued":
+            # Starting is one worker's: the field map, the sample, every unit's counter line.
+            if not hold_worker_lock(cr, self.id):
+                return None
+            try:
+                self.invalidate_recordset(["state"])
+                if self.state == "queued":  # not started meanwhile by another worker
+                    runner.start()
+                    runner.work(unit=())
+            finally:
+                let_go_worker_lock(cr, self.id)
+            if self.state != "running":
+                self._cliniko_on_finished()  # refused before any record moved
+                return True
+            self._cliniko_wake_workers()
+        if not hold_shared_worker_lock(cr, self.id):
+            return None  # a rollback or a starting worker holds it alone
+        unit = None
+        try:
+            unit = runner.claim_unit()
+            if unit is not None:
+                try:
+                    finished = runner.work(unit=unit)
+                finally:
+                    runner.release_unit(unit)
+        finally:
+            let_go_shared_worker_lock(cr, self.id)
+        if runner.finish_if_complete():
+            self._cliniko_on_finished()
+        elif unit is not None and finished:
+            if self.state == "running":
+                self._cliniko_wake_workers()  # units that waited for this one may be ready
+            else:
+                self._cliniko_on_finished()  # blocked, failed, paused or cancelled
+        if unit is None:
+            return None
+        return finished
+
+    def _cliniko_worker_crons(self):
+        """The scheduled jobs that work on background runs (one per worker)."""
+        return (
+            self.env["ir.cron"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("cron_name", "=like", WORKER_CRON_NAME + "%")], order="id")
+        )
+
+    def _cliniko_wake_workers(self):
+        """Ask every worker to look for work now (Odoo's cron triggers)."""
+        for cron in self._cliniko_worker_crons().filtered("active"):
+            cron._trigger()
+
+    @api.model
+    def _cliniko_set_workers(self, count):
+        """Have ``count`` workers (scheduled jobs) for background runs; Odoo runs as many at
+        once as it has cron threads (``--max-cron-threads``), on one server or several."""
+        count = max(1, int(count))
+        crons = self._cliniko_worker_crons()
+        first = self.env.ref("cliniko_crm_migration.ir_cron_cliniko_process_runs")
+        others = crons - first
+        for number in range(len(others) + 2, count + 1):
+            others |= first.copy({"name": "%s (worker %d)" % (WORKER_CRON_NAME, number)})
+        ordered = first | others.sorted("id")
+        for index, cron in enumerate(ordered):
+            if cron.active != (index < count):
+                cron.active = index < count
+        self.env["ir.config_parameter"].sudo().set_param(WORKERS_PARAM, str(count))
+        return ordered[:count]
 
     def cliniko_rollback_summary(self):
         """The rollback as the headless command reports it (JSON-serialisable)."""
@@ -469,6 +562,15 @@ class ClinikoMigrationRun(models.Model):
             run.warning_message = "\n".join(run._cliniko_warnings()) or False
 
 
+class ClinikoMigrationRunLogLine(models.Model):
+    _name = "cliniko.migration.run.log.line"
+    _description = "Cliniko Migration Run Log Line"
+    _order = "id"
+
+    run_id = fields.Many2one("cliniko.migration.run", required=True, ondelete="cascade", index=True)
+    text = fields.Char(required=True)
+
+
 class ClinikoMigrationRunResource(models.Model):
     _name = "cliniko.migration.run.resource"
     _description = "Cliniko Migration Run Counters"
@@ -521,6 +623,9 @@ class ClinikoMigrationRunResource(models.Model):
     pages_done = fields.Integer(help="Pages imported and committed.")
     cursor = fields.Char(help="Cliniko's URL of the next page to read (links.next).")
     last_page_read = fields.Boolean()
+    worker = fields.Char(
+        readonly=True, help="The worker that last took this resource (host:process/thread)."
+    )
     progress = fields.Float(compute="_compute_progress", help="In percent.")
     rate = fields.Float(compute="_compute_progress", string="Records/s", digits=(16, 1))
     time_left = fields.Char(compute="_compute_progress")

@@ -27,6 +27,7 @@ from . import test_layers
 from . import test_live_progress_tour
 from . import test_migration_overview
 from . import test_page_reader
+from . import test_parallel_workers
 from . import test_patient_details
 from . import test_patient_form
 from . import test_patient_migration

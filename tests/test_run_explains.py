@@ -398,10 +398,10 @@ class TestRunLogIsBounded(ClinikoSandboxCase):
             run._log("line %d" % number)
         lines = run.log.splitlines()
         self.assertEqual(len(lines), LOG_MAX_LINES + 1)
-        self.assertEqual(lines[0], "(25 earlier lines not kept)")
+        self.assertEqual(lines[0], "(25 earlier lines not shown)")
         self.assertTrue(lines[-1].endswith("line %d" % (LOG_MAX_LINES + 24)))
         run._log("one more")
-        self.assertEqual(run.log.splitlines()[0], "(26 earlier lines not kept)")
+        self.assertEqual(run.log.splitlines()[0], "(26 earlier lines not shown)")
 
 
 

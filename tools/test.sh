@@ -16,7 +16,7 @@ odoo -d "$DB" -i cliniko_crm_migration --data-dir="$DATA_DIR" --stop-after-init 
 # Tests that run odoo-bin themselves (tests/test_cli*.py) need databases of their own: copies
 # of the one just installed take a second each where installing again takes a minute.
 SPARE_DBS=()
-for n in 1 2 3; do
+for n in 1 2 3 4 5 6; do
     spare="${DB}_spare$n"
     createdb -T "$DB" "$spare" >/dev/null 2>&1 || break
     if [ -d "$DATA_DIR/filestore/$DB" ]; then
