@@ -55,8 +55,6 @@ import json
 import logging
 import os
 import sys
-import threading
-import time
 
 from odoo import SUPERUSER_ID, api
 from odoo.cli.command import Command
@@ -313,12 +311,8 @@ class Cliniko(Command):
         return summary, run.state == "done"  # paused for decisions or failed: non-zero
 
     def _work(self, env, options, parser):
-        """Odoo's own scheduler loop, as a server's cron threads run it, for this database
-        only and until nothing waits: each thread calls ``ir.cron._process_jobs``, which
-        takes a ready job (a worker) with ``SKIP LOCKED``."""
-        # Odoo's scheduler, imported once the registry is loaded (see the module docstring).
-        from odoo.addons.base.models.ir_cron import IrCron  # noqa: PLC0415
-
+        """Odoo's own scheduler loop, as a server's cron threads run it, for this database's
+        workers only and until nothing waits (``_cliniko_work_here``)."""
         Run = env["cliniko.migration.run"]
         if options.workers is not None:
             if options.workers < 1:
@@ -328,35 +322,10 @@ class Cliniko(Command):
         threads = options.threads or len(workers) or 1
         if threads < 1:
             raise UserError("--threads must be at least 1.")
-        waiting = [("background", "=", True), ("state", "in", ("queued", "running"))]
-        runs = Run.search(waiting, order="id")
+        runs = Run.search([("background", "=", True), ("state", "in", ("queued", "running"))])
         Run._cliniko_wake_workers()
         env.cr.commit()
-        dbname = env.cr.dbname
-        errors = []
-
-        def scheduler():
-            try:
-                while True:
-                    with Registry(dbname).cursor() as cr:
-                        # only the workers' jobs: this is no server, its other jobs wait
-                        IrCron._process_jobs_loop(cr, job_ids=workers.ids)
-                        busy = api.Environment(cr, SUPERUSER_ID, {})["cliniko.migration.run"]
-                        if not busy.search_count(waiting) and not busy._cliniko_waiting_jobs():
-                            return
-                    time.sleep(0.2)
-            except Exception as error:  # noqa: BLE001 - reported in the summary
-                _logger.exception("cliniko work: a scheduler thread failed")
-                errors.append(_first_line(error))
-
-        pool = [
-            threading.Thread(target=scheduler, name="cliniko-worker-%d" % (number + 1))
-            for number in range(threads)
-        ]
-        for thread in pool:
-            thread.start()
-        for thread in pool:
-            thread.join()
+        errors = Run._cliniko_work_here(threads)
         env.cr.commit()  # a new snapshot: what the threads committed
         env.invalidate_all()
         summary = {

@@ -16,10 +16,15 @@ decisions needed; Start again) | paused (Resume re-queues) | cancelled (stops fo
 was written stays and can be rolled back); done/failed/cancelled/... -> rolled_back.
 """
 
+import logging
+import threading
+import time
 
 from odoo import SUPERUSER_ID, api, fields, models
+from odoo.addons.base.models.ir_cron import IrCron
 from odoo.exceptions import UserError
 from odoo.http import request
+from odoo.modules.registry import Registry
 
 from ..migration import graph
 from ..migration.locks import (
@@ -52,6 +57,8 @@ BATCH_PAGES_PARAM = "cliniko_crm_migration.batch_pages"
 # How many scheduled jobs work on background runs at once (``_cliniko_set_workers``).
 WORKERS_PARAM = "cliniko_crm_migration.workers"
 WORKER_CRON_NAME = "Cliniko Migration: work on queued runs"
+
+_logger = logging.getLogger(__name__)
 DEFAULT_BATCH_PAGES = 20
 
 
@@ -459,6 +466,41 @@ class ClinikoMigrationRun(models.Model):
         if unit is None:
             return None
         return finished
+
+    @api.model
+    def _cliniko_work_here(self, threads):
+        """Be the scheduler of this database's workers in this process until no background
+        run or job waits: Odoo's own loop (``ir.cron._process_jobs_loop``, which takes each
+        ready worker job with SKIP LOCKED and runs it as a server's cron thread does), in
+        ``threads`` threads with a connection each. Only the workers' jobs: this is not a
+        server, the database's other jobs are left to it. Returns the threads' errors."""
+        dbname = self.env.cr.dbname
+        workers = self._cliniko_worker_crons().filtered("active")
+        waiting = [("background", "=", True), ("state", "in", ("queued", "running"))]
+        errors = []
+
+        def scheduler():
+            try:
+                while True:
+                    with Registry(dbname).cursor() as cr:
+                        IrCron._process_jobs_loop(cr, job_ids=workers.ids)
+                        Run = api.Environment(cr, SUPERUSER_ID, {})[self._name]
+                        if not Run.search_count(waiting) and not Run._cliniko_waiting_jobs():
+                            return
+                    time.sleep(0.2)
+            except Exception as error:  # noqa: BLE001 - reported to the caller
+                _logger.exception("Cliniko: a scheduler thread failed")
+                errors.append("%s: %s" % (error.__class__.__name__, error))
+
+        pool = [
+            threading.Thread(target=scheduler, name="cliniko-worker-%d" % (number + 1))
+            for number in range(max(1, int(threads)))
+        ]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+        return errors
 
     def _cliniko_worker_crons(self):
         """The scheduled jobs that work on background runs (one per worker)."""

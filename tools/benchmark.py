@@ -140,7 +140,7 @@ def instrument():
     return timing
 
 
-def run_migrate(env, base_url, api_key, resources, per_minute=0, read_ahead=None):
+def run_migrate(env, base_url, api_key, resources, per_minute=0, read_ahead=None, workers=0):
     # The local sandbox's base URL is allowed only with this parameter.
     env["ir.config_parameter"].set_param("cliniko_crm_migration.allow_sandbox_url", "True")
     connection = env["cliniko.connection"].create(
@@ -166,12 +166,34 @@ def run_migrate(env, base_url, api_key, resources, per_minute=0, read_ahead=None
         }
     )
     env.cr.commit()
-    timing = instrument()
-    started = time.perf_counter()
-    run.action_start()
-    timing["(setup)"]["seconds"] = max(
-        0.0, time.perf_counter() - started - sum(line["seconds"] for line in timing.values())
-    )
+    if workers:
+        # A background run, worked on by Odoo's scheduler in ``workers`` threads (each a
+        # worker job): per-resource timing is the counter lines' (the threads overlap).
+        env["cliniko.migration.run"]._cliniko_set_workers(workers)
+        run.with_context(cliniko_background=True, cliniko_run_now=False).action_start()
+        env.cr.commit()
+        errors = env["cliniko.migration.run"]._cliniko_work_here(workers)
+        env.cr.commit()
+        env.invalidate_all()
+        if errors:
+            raise SystemExit("the workers failed: %s" % errors)
+        timing = {
+            line.resource: {
+                "seconds": line.seconds,
+                "cliniko_seconds": 0.0,
+                "requests": 0,
+                "worker": line.worker,
+            }
+            for line in run.resource_ids
+        }
+        timing["(setup)"] = {"seconds": 0.0, "cliniko_seconds": 0.0, "requests": 0}
+    else:
+        timing = instrument()
+        started = time.perf_counter()
+        run.action_start()
+        timing["(setup)"]["seconds"] = max(
+            0.0, time.perf_counter() - started - sum(line["seconds"] for line in timing.values())
+        )
     summary = run.summary()
     if summary["state"] != "done":
         raise SystemExit("migration failed: %s" % summary)
@@ -562,6 +584,13 @@ def main():
         help="pages the migrate mode reads ahead while it writes (0: in turns; default: the "
         "runner's)",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="migrate as a background run worked on by this many workers (Odoo's scheduler, "
+        "one thread each; 0: in this thread, as the command line does)",
+    )
     options = parser.parse_args()
 
     import odoo  # noqa: PLC0415 - imported after argument parsing on purpose (slow)
@@ -593,6 +622,7 @@ def main():
                     options.resources,
                     per_minute=options.rate_limit,
                     read_ahead=options.read_ahead,
+                    workers=options.workers,
                 )
             elif options.written:
                 records, summary = run_load_written(env, options.written)
@@ -632,6 +662,7 @@ def main():
                 "summary": summary,
                 "rate_limit": options.rate_limit,
                 "read_ahead": options.read_ahead,
+                "workers": options.workers,
                 "api_requests": API_REQUESTS[0],
             }
         )

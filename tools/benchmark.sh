@@ -15,6 +15,8 @@
 #                              time and the ratio to the floor
 #   BENCH_READ_AHEAD="2 0"     with BENCH_RATE_LIMIT: one limited run per value (pages read
 #                              ahead while writing; 0: in turns)
+#   BENCH_WORKERS="1 2"        also migrate as a background run worked on by each number of
+#                              workers (Odoo's scheduler, a thread each), BENCH_REPEAT times
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -66,6 +68,20 @@ for size in "${SIZES[@]}"; do
             dropdb --if-exists "$db" >/dev/null 2>&1
         done
         rm -f "$LOCAL/bench-written-$size.jsonl"
+    done
+    for workers in ${BENCH_WORKERS:-}; do
+        for n in $(seq 1 "$REPEAT"); do
+            db="cliniko_bench_workers_$size"
+            dropdb --if-exists "$db" >/dev/null 2>&1
+            createdb -T "$TEMPLATE" "$db"
+            say "migrate with $workers worker(s): $size patients ($n/$REPEAT, load average $(cut -d' ' -f1 /proc/loadavg))"
+            "$PYTHON" "$ROOT/tools/benchmark.py" --database "$db" --addons-path "$ADDONS_PATH" \
+                --patients "$size" --mode migrate --resources "$RESOURCES" --repeat "$n" \
+                --workers "$workers" 2>"$LOCAL/bench-workers-$workers-$size-$n.log" |
+                tail -n 1 >>"$RESULTS" ||
+                die "benchmark with $workers workers failed (log: .local/bench-workers-$workers-$size-$n.log)"
+            dropdb --if-exists "$db" >/dev/null 2>&1
+        done
     done
     if [ -n "${BENCH_RATE_LIMIT:-}" ]; then
         for ahead in ${BENCH_READ_AHEAD:-default}; do

@@ -56,7 +56,8 @@ def load_seconds(load_row, members):
 def main(path):
     rows = [json.loads(line) for line in open(path) if line.strip()]
     limited = [r for r in rows if r.get("rate_limit")]  # BENCH_RATE_LIMIT: printed at the end
-    rows = [r for r in rows if not r.get("rate_limit")]
+    by_workers = [r for r in rows if r.get("workers")]  # BENCH_WORKERS: printed at the end
+    rows = [r for r in rows if not r.get("rate_limit") and not r.get("workers")]
     print(
         "\n%-8s %6s %9s %8s %9s %10s %8s %14s %10s"
         % ("mode", "repeat", "patients", "records", "seconds", "records/s", "queries",
@@ -152,6 +153,30 @@ def main(path):
                r["api_requests"], floor, odoo, r["seconds"], r["seconds"] / bound,
                "floor" if floor >= odoo else "Odoo-bound time")
         )
+
+    print_workers(by_workers)
+
+
+def print_workers(rows):
+    """Background runs by 1, 2... workers: median seconds, records/s, and the speed-up over
+    one worker (within the same size; the medians of the repeats)."""
+    for size in sorted({r["patients"] for r in rows}):
+        medians = {}
+        for workers in sorted({r["workers"] for r in rows if r["patients"] == size}):
+            runs = [r for r in rows if r["patients"] == size and r["workers"] == workers]
+            medians[workers] = (
+                median([r["seconds"] for r in runs]),
+                median([r["per_second"] for r in runs]),
+                [r["seconds"] for r in runs],
+            )
+        one = medians.get(1, (None,))[0]
+        for workers, (seconds, rate, each) in medians.items():
+            speedup = " speed-up %.2fx over 1 worker" % (one / seconds) if one and seconds else ""
+            print(
+                "%d patients, %d worker(s): %s s, median %.1f s, %.1f records/s.%s"
+                % (size, workers, ", ".join("%.1f" % value for value in each), seconds, rate,
+                   speedup)
+            )
 
 
 if __name__ == "__main__":
