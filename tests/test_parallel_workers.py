@@ -13,8 +13,9 @@ import threading
 from collections import Counter
 
 from odoo.sql_db import db_connect
-from odoo.tests import BaseCase, tagged
+from odoo.tests import BaseCase, TransactionCase, tagged
 
+from ..migration import graph, units
 from ..tools.cliniko_sandbox import ClinikoSandbox
 from .common import odoo_command, spare_database
 
@@ -247,3 +248,62 @@ class TestTwoWorkersChangeNoOutcome(BaseCase):
                 }
                 self.assertEqual(references, [], "every reference went with its record")
         self.assertEqual(summaries[1], summaries[2])
+
+
+class TestWorkUnits(TransactionCase):
+    """How a run is cut into units, and the workers' scheduled jobs."""
+
+    def test_the_history_resources_are_one_unit_that_waits_for_the_visits(self):
+        cut = {unit.leader: unit for unit in units.units_of()}
+        self.assertEqual(
+            cut["treatment_notes"].members, ("treatment_notes", "communications", "patient_forms")
+        )
+        self.assertNotIn("communications", cut)
+        self.assertNotIn("patient_forms", cut)
+        self.assertTrue(
+            {"patients", "practitioners", "individual_appointments", "attendees"}
+            <= cut["treatment_notes"].depends
+        )
+        self.assertEqual(cut["patients"].depends, {"businesses", "contacts"})
+        self.assertEqual(len(cut), len(graph.GRAPH) - 2)
+
+    def test_ready_units_follow_the_graph(self):
+        cut = units.units_of()
+        first = {unit.leader for unit in units.ready_units(cut, set())}
+        self.assertEqual(
+            first, {"businesses", "practitioners", "billable_items", "products", "contacts"}
+        )
+        reference = {"businesses", "practitioners", "billable_items", "products", "contacts"}
+        after = {unit.leader for unit in units.ready_units(cut, reference)}
+        self.assertEqual(after, {"appointment_types", "patients"})
+        everything = set(graph.names())
+        self.assertEqual(units.ready_units(cut, everything), [])
+        self.assertTrue(units.all_done(cut, everything))
+        self.assertFalse(units.all_done(cut, everything - {"patient_forms"}))
+        # a selection cuts only what it needs
+        selected = {unit.leader for unit in units.units_of(["patient_attachments"])}
+        self.assertEqual(selected, {"businesses", "contacts", "patients", "patient_attachments"})
+
+    def test_the_number_of_workers_is_the_number_of_active_worker_jobs(self):
+        Run = self.env["cliniko.migration.run"]
+        first = self.env.ref("cliniko_crm_migration.ir_cron_cliniko_process_runs")
+        self.assertEqual(Run._cliniko_worker_crons().filtered("active"), first)
+        three = Run._cliniko_set_workers(3)
+        self.assertEqual(len(three), 3)
+        self.assertEqual(three[0], first)
+        self.assertTrue(all(three.mapped("active")))
+        self.assertEqual(three[2].cron_name, "Cliniko Migration: work on queued runs (worker 3)")
+        self.assertEqual(three.mapped("code"), ["model._cron_process_runs()"] * 3)
+        one = Run._cliniko_set_workers(1)
+        self.assertEqual(one, first)
+        self.assertEqual(Run._cliniko_worker_crons().filtered("active"), first)
+        self.assertEqual(len(Run._cliniko_worker_crons()), 3, "the others rest, archived")
+        again = Run._cliniko_set_workers(2)
+        self.assertEqual(again, three[:2], "the resting ones come back, none is added")
+        self.assertEqual(
+            self.env["ir.config_parameter"].get_param("cliniko_crm_migration.workers"), "2"
+        )
+        Trigger = self.env["ir.cron.trigger"]
+        before = Trigger.search_count([("cron_id", "in", three.ids)])
+        Run._cliniko_wake_workers()
+        self.assertEqual(Trigger.search_count([("cron_id", "in", three.ids)]), before + 2)
