@@ -174,6 +174,7 @@ class TestSignOff(ClinikoSandboxCase, HttpCase):
         self.assertIn("Patients", html[summary:mismatches])
         self.assertIn("cliniko_ends_at", html[matches:])
         self.assertIn("Not acknowledged yet", html)
+        self.assertNotRegex(html, r"\.Not acknowledged", "the sentence runs into the previous one")
 
     # -- the XLSX -------------------------------------------------------------------------
     def test_the_xlsx_export_lists_the_mismatches_first(self):
