@@ -19,7 +19,7 @@ import json
 
 from . import graph
 from .values import link_id, text
-from .verify import compare
+from .verify import compare, line_values
 
 COVERAGE = (
     ("appointment_type", "type"),
@@ -115,21 +115,12 @@ def build_diff(run):
         if not row["source_path"] and row["match"]:
             continue  # importer bookkeeping, not a field of the map
         rows.append(
-            {
-                "run_id": run.id,
-                "sequence": sequence,
-                "resource": row["resource"],
-                "cliniko_id": row["cliniko_id"],
-                "res_model": row["res_model"],
-                "res_id": row["res_id"],
-                "field_name": row["field"],
-                "source_path": row["source_path"] or False,
-                "source_value": row["source"],
-                "expected": row["expected"],
-                "actual": row["actual"],
-                "match": row["match"],
-                "basis": row["basis"],
-            }
+            dict(
+                line_values(run, row),
+                sequence=sequence,
+                source_value=row["source"],
+                match=row["match"],
+            )
         )
     run.env["cliniko.sample.diff"].create(rows)
     return len(rows)

@@ -58,20 +58,7 @@ def verify(run):
         counted[0] += 1
         counted[1] += bool(row["match"])
         if not row["match"]:
-            mismatches.append(
-                {
-                    "run_id": run.id,
-                    "resource": row["resource"],
-                    "cliniko_id": row["cliniko_id"],
-                    "res_model": row["res_model"],
-                    "res_id": row["res_id"],
-                    "field_name": row["field"],
-                    "source_path": row["source_path"] or False,
-                    "basis": row["basis"],
-                    "expected": row["expected"],
-                    "actual": row["actual"],
-                }
-            )
+            mismatches.append(line_values(run, row))
     run.env["cliniko.verification.mismatch"].create(mismatches)
     order = {r.name: index for index, r in enumerate(graph.GRAPH)}
     run.env["cliniko.verification.check"].create(
@@ -175,6 +162,23 @@ def reconcile(run):
 
 
 COUNTS = ("fetched", "created", "updated", "unchanged", "skipped", "failed")
+
+
+def line_values(run, row):
+    """The values of a line that stores a row of ``compare`` on ``run`` (a verification
+    mismatch, a sample diff line): which record and field, on what basis, expected and actual."""
+    return {
+        "run_id": run.id,
+        "resource": row["resource"],
+        "cliniko_id": row["cliniko_id"],
+        "res_model": row["res_model"],
+        "res_id": row["res_id"],
+        "field_name": row["field"],
+        "source_path": row["source_path"] or False,
+        "basis": row["basis"],
+        "expected": row["expected"],
+        "actual": row["actual"],
+    }
 
 
 def compare(run):

@@ -65,6 +65,20 @@ class ClinikoSandboxCase(TransactionCase):
         run.action_start()
         return run.with_context(cliniko_accept_proposed_map=False, cliniko_run_now=False)
 
+    @classmethod
+    def queue_run(cls, connection=None, **values):
+        """Create a run and start it in the background, as the web client does: it is queued
+        for the scheduler, whose batches (``_cron_process_runs``) the test carries out itself.
+        Same defaults as ``start_run``."""
+        values.setdefault("unmatched_practitioners", cls.default_unmatched_practitioners)
+        run = (
+            cls.env["cliniko.migration.run"]
+            .with_context(cliniko_accept_proposed_map=True)
+            .create(dict({"connection_id": (connection or cls.connection).id}, **values))
+        )
+        run.with_context(cliniko_background=True).action_start()
+        return run.with_context(cliniko_accept_proposed_map=False)
+
     def migrate(self, connection=None, **values):
         """Start a run inside a test body: only for tests about what a run changes. Read-only
         tests assert on one migration made in ``setUpClass`` with ``start_run``."""

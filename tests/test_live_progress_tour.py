@@ -60,18 +60,7 @@ class TestLiveProgressTour(HttpCase, ClinikoSandboxCase):
             report["error"] = repr(error)
 
     def test_the_run_form_follows_a_background_run_without_refresh(self):
-        run = (
-            self.env["cliniko.migration.run"]
-            .with_context(cliniko_accept_proposed_map=True)
-            .create(
-                {
-                    "connection_id": self.connection.id,
-                    "resources": "patients",
-                    "unmatched_practitioners": "unassigned",
-                }
-            )
-        )
-        run.with_context(cliniko_background=True).action_start()
+        run = self.queue_run(resources="patients")
         self.assertEqual(run.state, "queued")
         report = {}
         worker = threading.Thread(target=self.scheduler, args=(run.id, report), daemon=True)

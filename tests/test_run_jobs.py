@@ -195,18 +195,7 @@ class TestLiveProgressNotifications(ClinikoSandboxCase):
         return self.env["bus.bus"].sudo().search([("channel", "=", channel)])
 
     def test_each_committed_page_of_a_background_run_is_told_on_the_runs_channel(self):
-        run = (
-            self.env["cliniko.migration.run"]
-            .with_context(cliniko_accept_proposed_map=True)
-            .create(
-                {
-                    "connection_id": self.connection.id,
-                    "resources": "patients",
-                    "unmatched_practitioners": "unassigned",
-                }
-            )
-        )
-        run.with_context(cliniko_background=True).action_start()
+        run = self.queue_run(resources="patients")
         self.assertEqual(run.state, "queued")
         Run = self.env["cliniko.migration.run"].with_context(
             cliniko_batch_pages=1, cliniko_page_size=2
