@@ -257,6 +257,11 @@ class MigrationRunner:
         this worker did. Called by each worker once it let go of its unit and of its share
         of the run, so the last to let go finds the run complete."""
         cr = self.env.cr
+        self.env.invalidate_all()
+        if not units.all_done(self.units(), self._done_names()):
+            # Not yet: and no exclusive hold either, which would turn away for a moment a
+            # worker coming for another unit.
+            return False
         if not hold_worker_lock(cr, self.run.id):
             return False  # another worker is still on it: it will finish the run
         try:
