@@ -13,6 +13,17 @@ say "installing cliniko_crm_migration into a fresh database $DB"
 odoo -d "$DB" -i cliniko_crm_migration --data-dir="$DATA_DIR" --stop-after-init --http-interface=127.0.0.1 \
     --log-level=warn --http-port=0 >"$LOCAL/install.log" 2>&1 ||
     { tail -n 40 "$LOCAL/install.log" >&2; die "installing the addon failed (log: .local/install.log)"; }
+# The web client's bundles, built once and committed: a browser test's requests run in its own
+# transaction, rolled back at its end, so without them every browser test built them again.
+say "building the web client's asset bundles"
+odoo shell -d "$DB" --data-dir="$DATA_DIR" --no-http --log-level=warn >"$LOCAL/assets.log" 2>&1 <<'EOF' ||
+for name in ("web.assets_web", "web.assets_tests", "web.assets_frontend"):
+    bundle = env["ir.qweb"]._get_asset_bundle(name)
+    bundle.js()
+    bundle.css()
+env.cr.commit()
+EOF
+    { tail -n 40 "$LOCAL/assets.log" >&2; die "building the asset bundles failed (log: .local/assets.log)"; }
 TARGETS=("$ADDON_DIR/tests")
 ARGS=()
 for arg in "$@"; do
