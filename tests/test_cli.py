@@ -22,7 +22,10 @@ class TestCliniko(BaseCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.sandbox = ClinikoSandbox(seed=5, patients=20).start()
+        # No per-minute budget: the workflow's ~200 requests would cross Cliniko's 200 a
+        # minute by chance and wait most of a minute; one forced 429 in the delta (below) is
+        # the rate limit's part here, waited out in a second.
+        cls.sandbox = ClinikoSandbox(seed=5, patients=20, rate_limit=0).start()
         cls.addClassCleanup(cls.sandbox.stop)
         cls.db = spare_database(cls)
 
@@ -125,8 +128,20 @@ class TestCliniko(BaseCase):
         )
         clinic.now = max(time.time(), clinic.now.timestamp() + 1)  # the clinic's clock: now
         clinic.update("patients", patient_id, city="Deltaville")
+        # Cliniko's rate limit answers the delta once: the command waits it out and goes on.
+        self.sandbox.fail_next(1, 429, "/patients")
+        requests_before = len(self.sandbox.requests_log)
         delta = self.cliniko("delta", *self.sandbox_args(), "--json")
         self.assertEqual(delta.returncode, 0, delta.stdout[-2000:] + delta.stderr[-3000:])
+        answered = self.sandbox.requests_log[requests_before:]
+        limited = [i for i, entry in enumerate(answered) if entry["status"] == 429]
+        self.assertEqual(len(limited), 1, "the delta was answered 429 once")
+        asked = answered[limited[0]]
+        self.assertIn(
+            (asked["path"], asked["query"], 200),
+            [(e["path"], e["query"], e["status"]) for e in answered[limited[0] + 1 :]],
+            "and asked the same page again after the wait",
+        )
         synced = self.summary(delta)
         self.assertEqual(synced["run_type"], "delta")
         self.assertGreaterEqual(synced["resources"]["patients"]["updated"], 1)
