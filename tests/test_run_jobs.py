@@ -4,6 +4,7 @@ command line's); each asks first; a job that fails records why and leaves the ru
 every committed page of a run is told to the forms open on it (the bus)."""
 
 import json
+import re
 
 from lxml import etree
 
@@ -11,7 +12,10 @@ from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from odoo.exceptions import UserError
 from odoo.tests import new_test_user
 
+from ..migration import graph
 from ..migration.locks import worker_alive
+from ..migration.rollback import RunRollback
+from ..migration.verify import SIGNED_OFF
 from ..models.cliniko_migration_run_jobs import JOB_ATTEMPTS, PROGRESS_NOTIFICATION
 from .common import ClinikoSandboxCase, outside_runs
 
@@ -52,6 +56,35 @@ class JobCase(ClinikoSandboxCase):
             if run.job_state not in ("queued", "running"):
                 return calls
         raise AssertionError("the job did not end: %s" % run.log)
+
+    def bus_ids(self, run):
+        self.env.cr.flush()  # the bus rows are written when the transaction commits
+        channel = json_dump(channel_with_db(self.env.cr.dbname, run))
+        return self.env["bus.bus"].sudo().search([("channel", "=", channel)], order="id")
+
+    def told(self, run, since):
+        """``(job_state, percent, step)`` of each notification on the run's channel that came
+        after the bus rows ``since``: what the open forms were told, in order."""
+        told = []
+        for line in self.bus_ids(run) - since:
+            payload = json.loads(line.message)["payload"]
+            told.append((payload["job_state"], payload["job_progress"], payload["job_step"]))
+        return told
+
+    def running_steps(self, told):
+        """The steps told while the job worked (one per step: a page's commit may repeat)."""
+        steps = [step for state, _percent, step in told if state == "running"]
+        return [step for n, step in enumerate(steps) if not n or steps[n - 1] != step]
+
+    def assertProgressedInSteps(self, told, last_step):
+        """Percentages never go back, several lie strictly between 0 and 100, 100 comes at
+        the end with ``last_step``; each step while the job worked is named."""
+        percents = [percent for _state, percent, _step in told]
+        self.assertEqual(percents, sorted(percents), told)
+        middle = {percent for percent in percents if 0 < percent < 100}
+        self.assertGreaterEqual(len(middle), 3, told)
+        self.assertEqual(told[-1], ("done", 100.0, last_step))
+        self.assertTrue(all(step for state, _percent, step in told if state == "running"))
 
     def verification(self, run):
         rows = run.verification_resource_ids.sorted("sequence")
@@ -97,6 +130,61 @@ class TestQueuedVerify(JobCase):
         run.cliniko_verify()
         self.assertEqual(self.verification(run), queued)
         self.assertFalse(worker_alive(self.env.cr, run.id), "the worker lock is released")
+
+    def test_the_verification_tells_its_progress_resource_by_resource_up_to_100(self):
+        run = self.migration
+        seen = self.bus_ids(run)
+        self.from_the_web_client(run).action_verify()
+        self.assertEqual((run.job_progress, run.job_step), (0.0, "Waiting for the scheduler"))
+        self.scheduler(run)
+        self.assertEqual(run.job_state, "done", run.job_error)
+        self.assertEqual((run.job_progress, run.job_step), (100.0, "Verified"))
+        told = self.told(run, seen)
+        self.assertEqual(told[0], ("queued", 0.0, "Waiting for the scheduler"))
+        self.assertProgressedInSteps(told, "Verified")
+        # each resource counted, then each one compared, in load order, numbered out of all
+        resources = graph.load_order(run._selected_resources())
+        compared = [r for r in resources if r.compared or r.name in SIGNED_OFF]
+        total = len(resources) + len(compared)
+        expected = [
+            "Counting %s (%s of %s)" % (r.label.lower(), n, total)
+            for n, r in enumerate(resources, 1)
+        ] + [
+            "Comparing %s (%s of %s)" % (r.label.lower(), len(resources) + n, total)
+            for n, r in enumerate(compared, 1)
+        ]
+        steps = self.running_steps(told)
+        self.assertEqual(steps[0], "Starting")
+        self.assertEqual(steps[1:-2], expected)
+        self.assertEqual(steps[-2:], ["Storing the report", "Verified"])
+        # patients weigh what the run migrated of them: comparing them moves the bar most
+        at = {step: percent for _state, percent, step in told}
+        patients = len(resources) + [r.name for r in compared].index("patients")
+        moved = at[expected[patients + 1]] - at[expected[patients]]
+        self.assertGreater(moved, at[expected[1]] - at[expected[0]], told)
+
+    def test_a_verification_failing_midway_keeps_its_progress_where_it_stopped(self):
+        run = self.migration
+        self.sandbox.refuse("invoices")  # the key may no longer read invoices
+        self.addCleanup(self.sandbox.refused.pop, "invoices")
+        seen = self.bus_ids(run)
+        self.from_the_web_client(run).action_verify()
+        self.scheduler(run)
+        self.assertEqual(run.job_state, "failed")
+        self.assertIn("permission", run.job_error)
+        self.assertFalse(run.verified_at, "the run is as it was")
+        self.assertRegex(run.job_step, r"^Comparing invoices \(\d+ of \d+\)$")
+        self.assertGreater(run.job_progress, 0)
+        self.assertLess(run.job_progress, 100)
+        # the open forms heard where it stopped (with the failure)
+        self.assertEqual(
+            self.told(run, seen)[-1], ("failed", run.job_progress, run.job_step)
+        )
+        form = self.env["cliniko.migration.run"].get_views([(False, "form")])["views"]["form"]
+        stopped = etree.fromstring(form["arch"]).find(".//div[@name='cliniko_job_stopped']")
+        self.assertEqual(
+            [field.get("name") for field in stopped.iter("field")], ["job_progress", "job_step"]
+        )
 
     def test_nothing_else_starts_on_the_run_while_its_job_waits(self):
         run = self.migration
@@ -184,6 +272,44 @@ class TestQueuedRollback(JobCase):
         self.assertEqual(run.state, "rolled_back")
         self.assertEqual((run.cliniko_rollback_summary(), self.row_counts()), synchronous)
         self.assertFalse(worker_alive(self.env.cr, run.id))
+
+    def test_the_rollback_tells_its_progress_resource_by_resource_and_batch_by_batch(self):
+        run = self.migration
+        self.patch(RunRollback, "unlink_batch", 3)  # a few patients: batches of three
+        audit = self.env["cliniko.audit.log"].search(
+            [
+                ("run_id", "=", run.id),
+                ("is_rollback", "=", False),
+                ("action", "in", ("create", "update")),
+            ]
+        )
+        self.assertGreater(len(audit.filtered(lambda line: line.resource == "patients")), 3)
+        seen = self.bus_ids(run)
+        self.from_the_web_client(run).action_rollback()
+        self.scheduler(run)
+        self.assertEqual(run.state, "rolled_back")
+        self.assertEqual((run.job_progress, run.job_step), (100.0, "Rolled back"))
+        told = self.told(run, seen)
+        self.assertProgressedInSteps(told, "Rolled back")
+        steps = self.running_steps(told)
+        self.assertEqual(steps[:2], ["Starting", "Checking what people changed since the run"])
+        self.assertEqual(steps[-2:], ["Writing the rollback's audit", "Rolled back"])
+        # the resources in rollback order (dependents first), each numbered out of all
+        order = [r.name for r in graph.rollback_order()]
+        names = sorted(set(audit.mapped("resource")), key=order.index)
+        resource_steps = [step for step in steps[2:-2] if "removed" not in step]
+        self.assertEqual(
+            resource_steps,
+            [
+                "Rolling back %s (%s of %s)" % (graph.get(name).label.lower(), n, len(names))
+                for n, name in enumerate(names, 1)
+            ],
+        )
+        batch = re.compile(
+            r"^Rolling back patients \(%s of %s\), 3 of \d+ removed$"
+            % (names.index("patients") + 1, len(names))
+        )
+        self.assertTrue([step for step in steps if batch.match(step)], steps)
 
 
 class TestLiveProgressNotifications(ClinikoSandboxCase):
@@ -273,3 +399,11 @@ class TestConfirmations(ClinikoSandboxCase):
         self.assertIn("danger", final.get("class"))
         sheet = self.arch("cliniko.migration.run").find(".//sheet")
         self.assertIsNotNone(sheet.find(".//widget[@name='cliniko_run_live']"))
+        # the job's progress bar and step, shown only while the job waits or works
+        job = sheet.find(".//div[@name='cliniko_job']")
+        self.assertEqual(job.get("invisible"), "job_state not in ('queued', 'running')")
+        bar = job.find(".//div[@name='cliniko_job_progress']")
+        self.assertEqual(
+            [(f.get("name"), f.get("widget")) for f in bar.iter("field")],
+            [("job_progress", "progressbar"), ("job_step", None)],
+        )
