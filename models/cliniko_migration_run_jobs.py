@@ -159,7 +159,7 @@ class ClinikoMigrationRun(models.Model):
         )
         self._cliniko_job_store(0.0, "Waiting for the scheduler")
         self._log("%s queued: the scheduler carries it out" % dict(JOB_KINDS)[kind])
-        self._cliniko_notify_progress()
+        self._cliniko_notify_progress((0.0, "Waiting for the scheduler"))
         self.env.ref("cliniko_crm_migration.ir_cron_cliniko_process_runs")._trigger()
 
     def action_cancel_job(self):
@@ -213,10 +213,10 @@ class ClinikoMigrationRun(models.Model):
                 "job_error": False,
             }
         )
-        self._cliniko_job_store(0.0, "Starting")
+        told = [0.0, "Starting"]  # the last (percent, step) the job told
+        self._cliniko_job_store(*told)
         self._log("%s started by the scheduler" % label)
-        self._cliniko_job_commit()
-        told = []  # the last (percent, step) the job told
+        self._cliniko_job_commit(told)
         # the job's own commits (the rollback's) are plain commits, not the cron's progress
         run = self.with_context(
             ir_cron_progress_id=False, cliniko_run_now=True, cliniko_in_job=True
@@ -226,8 +226,8 @@ class ClinikoMigrationRun(models.Model):
             run = run.with_user(self.job_user_id)
 
         def progress(percent, step):
-            told[:] = [percent, step]
-            self._cliniko_job_report(percent, step)
+            told[:] = [round(max(0.0, min(100.0, percent)), 1), step]
+            self._cliniko_job_report(*told)
 
         try:
             if in_test_mode():
@@ -245,10 +245,10 @@ class ClinikoMigrationRun(models.Model):
             if not in_test_mode():
                 self.env.cr.rollback()
             self.env.invalidate_all(flush=False)
-            if told:  # where it stopped (a test's savepoint took it back with the rest)
-                self._cliniko_job_store(*told)
-            return self._cliniko_job_failed(reason)
-        if not told or told[0] < 100:
+            # where it stopped (a test's savepoint took it back with the rest)
+            self._cliniko_job_store(*told)
+            return self._cliniko_job_failed(reason, told)
+        if told[0] < 100:
             self._cliniko_job_report(100.0, "Done")
         self.write({"job_state": "done", "job_finished_at": fields.Datetime.now()})
         self._log("%s done" % label)
@@ -270,12 +270,12 @@ class ClinikoMigrationRun(models.Model):
         finally:
             runner._release_worker_lock()
 
-    def _cliniko_job_failed(self, reason):
+    def _cliniko_job_failed(self, reason, told=None):
         self.write(
             {"job_state": "failed", "job_error": reason, "job_finished_at": fields.Datetime.now()}
         )
         self._log("%s failed: %s" % (dict(JOB_KINDS)[self.job_kind], reason))
-        self._cliniko_job_commit()
+        self._cliniko_job_commit(told)
         return False
 
     def _cliniko_job_store(self, percent, step):
@@ -296,40 +296,36 @@ class ClinikoMigrationRun(models.Model):
         self.ensure_one()
         if in_test_mode():
             self._cliniko_job_store(percent, step)
-            self._cliniko_notify_progress()
+            self._cliniko_notify_progress((percent, step))
             return
         try:
             with self.env.registry.cursor() as cr:
                 cr.execute("SET LOCAL lock_timeout = '5s'")
                 run = self.with_env(self.env(cr=cr))
                 run._cliniko_job_store(percent, step)
-                run._cliniko_notify_progress()
+                run._cliniko_notify_progress((percent, step))
         except Exception:  # noqa: BLE001 - the job matters, its progress bar less
             _logger.warning(
                 "Cliniko %s of run %s: progress not stored", self.job_kind, self.id, exc_info=True
             )
 
-    def _cliniko_job_commit(self):
-        self._cliniko_notify_progress()
+    def _cliniko_job_commit(self, told=None):
+        self._cliniko_notify_progress(told)
         self.env.flush_all()
         if not in_test_mode():
             self.env.cr.commit()
 
     # -- live progress -----------------------------------------------------------------------
-    def _cliniko_notify_progress(self):
+    def _cliniko_notify_progress(self, job_progress=None):
         """Tell the forms open on these runs that they changed (sent when the transaction
-        commits; only to users who may read the run)."""
+        commits; only to users who may read the run). ``job_progress``: the ``(percent,
+        step)`` the job told, said with it (the job's own transaction may not see the
+        progress committed apart since it began; the form reloads it anyway)."""
         for run in self:
-            run._bus_send(
-                PROGRESS_NOTIFICATION,
-                {
-                    "run_id": run.id,
-                    "state": run.state,
-                    "job_state": run.job_state or False,
-                    "job_progress": run.job_progress,
-                    "job_step": run.job_step or False,
-                },
-            )
+            payload = {"run_id": run.id, "state": run.state, "job_state": run.job_state or False}
+            if job_progress:
+                payload.update(job_progress=job_progress[0], job_step=job_progress[1] or False)
+            run._bus_send(PROGRESS_NOTIFICATION, payload)
 
     def _cliniko_queue(self):
         result = super()._cliniko_queue()

@@ -1,23 +1,28 @@
 """Verify and Roll Back from the web client are queued like runs: the scheduler's job
 (``_cron_process_runs``) carries them out with the same result as the synchronous path (the
 command line's); each asks first; a job that fails records why and leaves the run as it was;
-every committed page of a run is told to the forms open on it (the bus)."""
+every committed page of a run is told to the forms open on it (the bus); a job's progress
+(percentage and named step) is told as it advances, committed apart from the job outside tests
+(``TestJobProgressOutsideTests``: odoo-bin shell on a database of its own)."""
 
 import json
 import re
+import subprocess
 
 from lxml import etree
 
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
 from odoo.exceptions import UserError
-from odoo.tests import new_test_user
+from odoo.sql_db import db_connect
+from odoo.tests import BaseCase, new_test_user, tagged
 
 from ..migration import graph
 from ..migration.locks import worker_alive
 from ..migration.rollback import RunRollback
 from ..migration.verify import SIGNED_OFF
 from ..models.cliniko_migration_run_jobs import JOB_ATTEMPTS, PROGRESS_NOTIFICATION
-from .common import ClinikoSandboxCase, outside_runs
+from ..tools.cliniko_sandbox import ClinikoSandbox
+from .common import ClinikoSandboxCase, odoo_command, outside_runs, spare_database
 
 TOUCHED_MODELS = ("res.partner", "crm.lead", "cliniko.external.ref", "mail.message")
 
@@ -63,18 +68,19 @@ class JobCase(ClinikoSandboxCase):
         return self.env["bus.bus"].sudo().search([("channel", "=", channel)], order="id")
 
     def told(self, run, since):
-        """``(job_state, percent, step)`` of each notification on the run's channel that came
-        after the bus rows ``since``: what the open forms were told, in order."""
+        """``(job_state, percent, step)`` of each notification of the job's progress on the
+        run's channel that came after the bus rows ``since``: what the open forms were told,
+        in order."""
         told = []
         for line in self.bus_ids(run) - since:
             payload = json.loads(line.message)["payload"]
-            told.append((payload["job_state"], payload["job_progress"], payload["job_step"]))
+            if "job_progress" in payload:
+                told.append((payload["job_state"], payload["job_progress"], payload["job_step"]))
         return told
 
     def running_steps(self, told):
-        """The steps told while the job worked (one per step: a page's commit may repeat)."""
-        steps = [step for state, _percent, step in told if state == "running"]
-        return [step for n, step in enumerate(steps) if not n or steps[n - 1] != step]
+        """The steps told while the job worked."""
+        return [step for state, _percent, step in told if state == "running"]
 
     def assertProgressedInSteps(self, told, last_step):
         """Percentages never go back, several lie strictly between 0 and 100, 100 comes at
@@ -83,7 +89,7 @@ class JobCase(ClinikoSandboxCase):
         self.assertEqual(percents, sorted(percents), told)
         middle = {percent for percent in percents if 0 < percent < 100}
         self.assertGreaterEqual(len(middle), 3, told)
-        self.assertEqual(told[-1], ("done", 100.0, last_step))
+        self.assertEqual(told[-1], ("running", 100.0, last_step))
         self.assertTrue(all(step for state, _percent, step in told if state == "running"))
 
     def verification(self, run):
@@ -407,3 +413,99 @@ class TestConfirmations(ClinikoSandboxCase):
             [(f.get("name"), f.get("widget")) for f in bar.iter("field")],
             [("job_progress", "progressbar"), ("job_step", None)],
         )
+
+
+SCRIPT = """
+import json
+from odoo.addons.cliniko_crm_migration.migration.rollback import RunRollback
+
+RunRollback.unlink_batch = 3
+connection = env["cliniko.connection"].create(
+    {"name": "Sandbox", "api_key": %(key)r, "base_url": %(url)r, "contact_email": "t@example.com"}
+)
+Run = env["cliniko.migration.run"]
+run = Run.with_context(cliniko_accept_proposed_map=True, cliniko_run_now=True).create(
+    {"connection_id": connection.id, "unmatched_practitioners": "unassigned"}
+)
+run.action_start()
+env.cr.commit()
+run = run.with_context(cliniko_run_now=False)
+for kind in ("verify", "rollback"):
+    web = run.with_context(cliniko_background=True)
+    web.action_verify() if kind == "verify" else web.action_rollback()
+    env.cr.commit()
+    Run._cron_process_runs()
+    env.cr.commit()
+    env.invalidate_all()
+    print("RESULT " + json.dumps([run.id, kind, run.job_state, run.job_error, run.state]))
+"""
+
+
+@tagged("post_install", "-at_install")
+class TestJobProgressOutsideTests(BaseCase):
+    """Outside tests (odoo-bin shell on a database of its own), the progress is committed
+    step by step apart from the job's transaction, and the job still ends well: nothing here
+    runs in a test's transaction."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.db = spare_database(cls)
+        cls.sandbox = ClinikoSandbox(seed=1, patients=8, rate_limit=0).start()
+        cls.addClassCleanup(cls.sandbox.stop)
+        script = SCRIPT % {"key": cls.sandbox.api_key, "url": cls.sandbox.base_url}
+        cls.shell = subprocess.run(
+            odoo_command(["shell", "-d", cls.db, "--no-http"]),
+            input=script,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    def test_each_step_is_committed_and_told_while_the_job_works(self):
+        self.assertEqual(self.shell.returncode, 0, self.shell.stderr[-3000:])
+        results = [
+            json.loads(line[len("RESULT ") :])
+            for line in self.shell.stdout.splitlines()
+            if line.startswith("RESULT ")
+        ]
+        self.assertEqual(len(results), 2, self.shell.stdout[-2000:] + self.shell.stderr[-3000:])
+        run_id = results[0][0]
+        self.assertEqual(results[0][1:], ["verify", "done", False, "done"])
+        self.assertEqual(results[1][1:], ["rollback", "done", False, "rolled_back"])
+        self.assertNotIn("progress not stored", self.shell.stderr)
+        # another session reads what the forms were told: committed as the job went
+        with db_connect(self.db).cursor() as cr:
+            # xmin: the transaction that wrote the row
+            cr.execute("SELECT xmin::text, message FROM bus_bus ORDER BY id")
+            rows = [(xmin, json.loads(message)["payload"]) for xmin, message in cr.fetchall()]
+            cr.execute(
+                "SELECT progress, step FROM cliniko_migration_job_progress WHERE run_id = %s",
+                [run_id],
+            )
+            stored = cr.fetchall()
+        self.assertEqual(stored, [(100.0, "Rolled back")])
+        told, transactions = [], []
+        for xmin, p in rows:
+            if isinstance(p, dict) and p.get("run_id") == run_id and "job_progress" in p:
+                told.append((p["job_state"], p["job_progress"], p["job_step"]))
+                transactions.append(xmin)
+        # each step was committed on its own, not with the job's transaction at its end
+        self.assertEqual(len(set(transactions)), len(transactions), told)
+        for last_step, first_steps in (
+            ("Verified", ["Counting locations (1 of "]),
+            ("Rolled back", ["Checking what people changed", "Rolling back invoice items (1 of "]),
+        ):
+            end = told.index(("running", 100.0, last_step))
+            job, told = told[: end + 1], told[end + 1 :]
+            self.assertEqual(
+                job[:2],
+                [("queued", 0.0, "Waiting for the scheduler"), ("running", 0.0, "Starting")],
+            )
+            for expected, (_state, _percent, step) in zip(first_steps, job[2:], strict=False):
+                self.assertTrue(step.startswith(expected), job)
+            percents = [percent for _state, percent, _step in job]
+            self.assertEqual(percents, sorted(percents), job)
+            self.assertGreaterEqual(len({p for p in percents if 0 < p < 100}), 3, job)
+        self.assertFalse(told, "nothing told after the rollback's end")
