@@ -4,6 +4,11 @@ Rolling back walks the run's audit lines, dependents first and newest first with
 what the run created is removed, what it updated gets its previous values back, and each step
 is itself audited. What a person changed or built on since the run is kept (``kept_records``).
 The caller holds the run's worker lock (``locks.py``) meanwhile.
+
+Progress: an optional ``progress(percent, step)`` callback is told as the check of what people
+changed begins, as each resource (in rollback order) and each batch of removals begins, the
+percentage being the share of the run's audit lines handled so far, and 100 at the end. The
+rollback itself stays one transaction: the callback must not commit it.
 """
 
 import itertools
@@ -20,7 +25,8 @@ class RunRollback:
 
     unlink_batch = 500
 
-    def __init__(self, runner):
+    def __init__(self, runner, progress=None):
+        self.progress = progress
         self.runner = runner
         self.env = runner.env
         self.run = runner.run
@@ -260,10 +266,29 @@ class RunRollback:
         if run.state == "rolled_back":
             return run
         lines, rank = self.lines_in_order()
+        groups = [
+            list(group)
+            for _rank, group in itertools.groupby(
+                lines, key=lambda line: rank.get(line.resource, -1)
+            )
+        ]
+        # the check of what people changed weighs a tenth of the lines, the audit as much
+        total = len(lines) + 2 * max(1, len(lines) // 10)
+        handled = 0
+
+        def tell(weight, what):
+            nonlocal handled
+            if self.progress:
+                self.progress(min(99.0, 100.0 * handled / total), what)
+            handled += weight
+
+        tell(max(1, len(lines) // 10), "Checking what people changed since the run")
         kept = self.kept_records(lines)
         audit = []
-        for _rank, group in itertools.groupby(lines, key=lambda line: rank.get(line.resource, -1)):
+        for number, group in enumerate(groups, 1):
             creates = {}
+            label = _label(group[0].resource)
+            tell(0, "Rolling back %s (%s of %s)" % (label, number, len(groups)))
             for line in group:
                 key = (line.res_model, line.res_id)
                 if key in kept:
@@ -274,12 +299,21 @@ class RunRollback:
                     audit.append(self._rollback_one(line))
                 else:
                     creates.setdefault(line.res_model, []).append(line)
+            handled += len(group) - sum(len(m) for m in creates.values())
             # Within a resource, the model created last (its newest line) goes first.
             for model in sorted(creates, key=lambda m: -max(line.id for line in creates[m])):
                 model_lines = creates[model]
                 for start in range(0, len(model_lines), self.unlink_batch):
                     chunk = model_lines[start : start + self.unlink_batch]
+                    if start:
+                        tell(
+                            0,
+                            "Rolling back %s (%s of %s), %s of %s removed"
+                            % (label, number, len(groups), start, len(model_lines)),
+                        )
                     audit.extend(self._rollback_creates(model, chunk))
+                    handled += len(chunk)
+        tell(0, "Writing the rollback's audit")
         self.runner.audit(audit)
         run.write({"state": "rolled_back", "rolled_back_at": fields.Datetime.now()})
         said = "%s operations undone, %s record(s) kept (changed since the run)" % (
@@ -288,5 +322,14 @@ class RunRollback:
         )
         run._log("Rolled back: %s" % said)
         run._cliniko_note_event("rolled_back", said)
+        if self.progress:
+            self.progress(100.0, "Rolled back")
         self.runner._checkpoint()
         return run
+
+
+def _label(resource):
+    try:
+        return graph.get(resource).label.lower()
+    except KeyError:
+        return resource or "records"

@@ -25,6 +25,11 @@
    then the matches; the admin's acknowledgement (who, when) is stored on the run and audited.
 
 The run is verified when everything reconciles and every mismatch is acknowledged.
+
+Progress: ``verify`` takes an optional ``progress(percent, step)`` callback, called as each
+resource's count and each resource's comparison begins (weighted by the references the run has
+for it: the records to compare) and with 100 once the report is stored. The caller decides what
+to do with it (the queued job stores and commits it apart, ``cliniko_migration_run_jobs.py``).
 """
 
 import hashlib
@@ -44,21 +49,68 @@ from .values import text
 SHOWN = 300  # characters of a value shown in a line
 
 
-def verify(run):
+class Steps:
+    """Progress over weighted steps: ``begin(weight, what)`` says a step of that weight
+    begins (the previous one is done), ``finish(what)`` says 100."""
+
+    def __init__(self, progress, total):
+        self.progress = progress
+        self.total = max(1, total)
+        self.done = 0
+        self.pending = 0
+
+    def begin(self, weight, what):
+        self.done += self.pending
+        self.pending = weight
+        if self.progress:
+            self.progress(min(99.0, 100.0 * self.done / self.total), what)
+
+    def finish(self, what):
+        self.done, self.pending = self.total, 0
+        if self.progress:
+            self.progress(100.0, what)
+
+
+def verify(run, progress=None):
     """Reconcile and compare ``run``; store the result on it (a new verification needs a new
-    sign-off acknowledgement)."""
+    sign-off acknowledgement). ``progress(percent, step)``: told as each step begins."""
+    resources = graph.load_order(run._selected_resources())
+    compared = [r for r in resources if r.compared or r.name in SIGNED_OFF]
+    # a count per resource weighs 1; a comparison, the records it reads again (its refs)
+    Ref = run.env["cliniko.external.ref"].sudo()
+    refs = {
+        resource.name: Ref.search_count(
+            [("connection_id", "=", run.connection_id.id), ("resource", "=", resource.name)]
+        )
+        for resource in compared
+    }
+    weights = {resource.name: max(1, refs[resource.name]) for resource in compared}
+    steps = Steps(progress, len(resources) + sum(weights.values()) + 1)
+    numbered = len(resources) + len(compared)
+
+    def counting(index, resource):
+        steps.begin(1, "Counting %s (%s of %s)" % (resource.label.lower(), index, numbered))
+
+    def comparing(index, resource):
+        steps.begin(
+            weights[resource.name],
+            "Comparing %s (%s of %s)"
+            % (resource.label.lower(), len(resources) + index, numbered),
+        )
+
     run.verification_resource_ids.unlink()
     run.verification_mismatch_ids.unlink()
     run.verification_check_ids.unlink()
-    run.env["cliniko.verification.resource"].create(reconcile(run))
+    run.env["cliniko.verification.resource"].create(reconcile(run, on_resource=counting))
     mismatches, checks = [], {}
-    for row in compare(run):
+    for row in compare(run, on_resource=comparing):
         key = (row["resource"], row["res_model"], row["field"], row["basis"])
         counted = checks.setdefault(key, [0, 0])
         counted[0] += 1
         counted[1] += bool(row["match"])
         if not row["match"]:
             mismatches.append(line_values(run, row))
+    steps.begin(1, "Storing the report")
     run.env["cliniko.verification.mismatch"].create(mismatches)
     order = {r.name: index for index, r in enumerate(graph.GRAPH)}
     run.env["cliniko.verification.check"].create(
@@ -91,17 +143,21 @@ def verify(run):
             "verified" if run.verified else "not verified",
         )
     )
+    steps.finish("Verified")
     return run
 
 
-def reconcile(run):
-    """One dict per resource of the run (values of ``cliniko.verification.resource``)."""
+def reconcile(run, on_resource=None):
+    """One dict per resource of the run (values of ``cliniko.verification.resource``);
+    ``on_resource(number, resource)`` is told as each begins (numbered from 1)."""
     env = run.env
     client = run.connection_id._get_client()
     Ref = env["cliniko.external.ref"].sudo()
     Audit = env["cliniko.audit.log"].sudo()
     result = []
     for sequence, resource in enumerate(graph.load_order(run._selected_resources())):
+        if on_resource:
+            on_resource(sequence + 1, resource)
         counter = run.resource_ids.filtered(lambda line, name=resource.name: line.resource == name)
         params = [("q[]", condition) for condition in resource.list_filters]
         try:
@@ -181,17 +237,22 @@ def line_values(run, row):
     }
 
 
-def compare(run):
+def compare(run, on_resource=None):
     """Yield one row per migrated record and field: ``{"resource", "cliniko_id", "res_model",
     "res_id", "field", "source_path", "source", "expected", "actual", "match", "basis"}``.
 
     ``basis`` says where the expected value comes from: ``cliniko`` (the sign-off rules of
     ``expectations``, read from Cliniko's record independently of the importers) or ``map``
-    (the importer's mapping under the confirmed map, for the fields the rules do not cover)."""
+    (the importer's mapping under the confirmed map, for the fields the rules do not cover).
+    ``on_resource(number, resource)`` is told as each resource compared begins (from 1)."""
     runner = MigrationRunner(run)
     runner._prepare()  # the confirmed map, the sample's scope, the clinic's region
     rules = SignOffRules(runner)
+    number = 0
     for resource in graph.load_order(run._selected_resources()):
+        if on_resource and (resource.compared or resource.name in SIGNED_OFF):
+            number += 1
+            on_resource(number, resource)
         if resource.compared:
             yield from _compare_resource(runner, importer_class(resource)(runner), rules)
         elif resource.name in SIGNED_OFF:

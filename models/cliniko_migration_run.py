@@ -354,15 +354,21 @@ class ClinikoMigrationRun(models.Model):
         """Roll back at once (the command line; the form asks first through the wizard).
         The rollback holds the run's worker lock, so no worker can pick the run up meanwhile."""
         for run in self:
-            run._cliniko_check_rollbackable()
-            runner = MigrationRunner(run)
-            if not runner._take_worker_lock():
-                raise UserError(self.env._("A worker took this run up: try again later."))
-            try:
-                RunRollback(runner).rollback()
-            finally:
-                runner._release_worker_lock()
+            run._cliniko_rollback_now()
         return True
+
+    def _cliniko_rollback_now(self, progress=None):
+        """Roll this run back here, under its worker lock; ``progress(percent, step)`` is told
+        as it goes (``migration/rollback.py``)."""
+        self.ensure_one()
+        self._cliniko_check_rollbackable()
+        runner = MigrationRunner(self)
+        if not runner._take_worker_lock():
+            raise UserError(self.env._("A worker took this run up: try again later."))
+        try:
+            RunRollback(runner, progress=progress).rollback()
+        finally:
+            runner._release_worker_lock()
 
     def action_open_rollback_wizard(self):
         self.ensure_one()

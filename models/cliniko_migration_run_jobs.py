@@ -13,6 +13,16 @@ meanwhile. Elsewhere (the command line, scripts, tests) ``action_verify`` and
 A job that fails records its reason (``job_error``) and leaves the run as it was; a job whose
 worker died (a time limit, a restart) is taken up again, at most ``JOB_ATTEMPTS`` times.
 
+Job progress (``job_progress``, 0-100, and ``job_step``, e.g. "Comparing patients (14 of 33)"):
+the verification and the rollback tell it through a callback as each step begins
+(``migration/verify.py``, ``migration/rollback.py``). It is kept apart from the run, in
+``cliniko.migration.job.progress``, and written in a cursor of its own committed at once, with
+a bus notification: other sessions see it while the job works, yet the job's own transaction is
+not committed midway (a rollback stays all or nothing, a failed verification leaves the run as
+it was), and the job never writes a row another transaction changed under it (the run's, which
+the job writes, is not touched; Odoo's transactions are REPEATABLE READ). In tests it is written
+in the test's transaction, never committed. A failed job keeps the progress where it stopped.
+
 Live progress: after each committed page, and when a job or a run changes state, the run sends
 a bus notification (``cliniko_run_progress``) on its own channel; only users who may read the
 run may subscribe to it (``ir.websocket._build_bus_channel_list``, in this file). The run form's
@@ -63,6 +73,13 @@ class ClinikoMigrationRun(models.Model):
         "res.users", string="Asked By", readonly=True, copy=False, ondelete="set null"
     )
     job_attempts = fields.Integer(readonly=True, copy=False)
+    job_progress_ids = fields.One2many("cliniko.migration.job.progress", "run_id", readonly=True)
+    job_progress = fields.Float(
+        related="job_progress_ids.progress",
+        string="Job Progress",
+        help="How far the verification or rollback is, in percent.",
+    )
+    job_step = fields.Char(related="job_progress_ids.step", string="Job Step")
 
     def _cliniko_job_pending(self):
         self.ensure_one()
@@ -140,8 +157,9 @@ class ClinikoMigrationRun(models.Model):
                 "job_attempts": 0,
             }
         )
+        self._cliniko_job_store(0.0, "Waiting for the scheduler")
         self._log("%s queued: the scheduler carries it out" % dict(JOB_KINDS)[kind])
-        self._cliniko_notify_progress()
+        self._cliniko_notify_progress((0.0, "Waiting for the scheduler"))
         self.env.ref("cliniko_crm_migration.ir_cron_cliniko_process_runs")._trigger()
 
     def action_cancel_job(self):
@@ -195,8 +213,10 @@ class ClinikoMigrationRun(models.Model):
                 "job_error": False,
             }
         )
+        told = [0.0, "Starting"]  # the last (percent, step) the job told
+        self._cliniko_job_store(*told)
         self._log("%s started by the scheduler" % label)
-        self._cliniko_job_commit()
+        self._cliniko_job_commit(told)
         # the job's own commits (the rollback's) are plain commits, not the cron's progress
         run = self.with_context(
             ir_cron_progress_id=False, cliniko_run_now=True, cliniko_in_job=True
@@ -204,12 +224,17 @@ class ClinikoMigrationRun(models.Model):
         if self.job_user_id.active:
             # as the admin who asked, as the form did it before: the audit says who
             run = run.with_user(self.job_user_id)
+
+        def progress(percent, step):
+            told[:] = [round(max(0.0, min(100.0, percent)), 1), step]
+            self._cliniko_job_report(*told)
+
         try:
             if in_test_mode():
                 with self.env.cr.savepoint():
-                    run._cliniko_do_job()
+                    run._cliniko_do_job(progress)
             else:
-                run._cliniko_do_job()
+                run._cliniko_do_job(progress)
         except Exception as error:  # noqa: BLE001 - the job fails, the run is not stuck
             if isinstance(error, UserError):  # in plain words already: no traceback
                 reason = error.args[0] if error.args else str(error)
@@ -220,50 +245,87 @@ class ClinikoMigrationRun(models.Model):
             if not in_test_mode():
                 self.env.cr.rollback()
             self.env.invalidate_all(flush=False)
-            return self._cliniko_job_failed(reason)
+            # where it stopped (a test's savepoint took it back with the rest)
+            self._cliniko_job_store(*told)
+            return self._cliniko_job_failed(reason, told)
+        if told[0] < 100:
+            self._cliniko_job_report(100.0, "Done")
         self.write({"job_state": "done", "job_finished_at": fields.Datetime.now()})
         self._log("%s done" % label)
         self._cliniko_job_commit()
         return True
 
-    def _cliniko_do_job(self):
+    def _cliniko_do_job(self, progress=None):
         self.ensure_one()
         if self.job_kind == "rollback":
             # takes the run's worker lock itself
-            return super(ClinikoMigrationRun, self).action_rollback()
+            return self._cliniko_rollback_now(progress=progress)
         if self.job_kind != "verify":
             raise UserError(self.env._("Unknown job %s.", self.job_kind))
         runner = MigrationRunner(self)
         if not runner._take_worker_lock():
             raise UserError(self.env._("A worker took this run up: verify it again later."))
         try:
-            return self.cliniko_verify()
+            return self.cliniko_verify(progress=progress)
         finally:
             runner._release_worker_lock()
 
-    def _cliniko_job_failed(self, reason):
+    def _cliniko_job_failed(self, reason, told=None):
         self.write(
             {"job_state": "failed", "job_error": reason, "job_finished_at": fields.Datetime.now()}
         )
         self._log("%s failed: %s" % (dict(JOB_KINDS)[self.job_kind], reason))
-        self._cliniko_job_commit()
+        self._cliniko_job_commit(told)
         return False
 
-    def _cliniko_job_commit(self):
-        self._cliniko_notify_progress()
+    def _cliniko_job_store(self, percent, step):
+        """Write the job's progress in this transaction (one row per run)."""
+        self.ensure_one()
+        values = {"progress": round(max(0.0, min(100.0, percent)), 1), "step": step or False}
+        Progress = self.env["cliniko.migration.job.progress"].sudo()
+        row = Progress.search([("run_id", "=", self.id)], limit=1)
+        if row:
+            row.write(values)
+        else:
+            Progress.create(dict(values, run_id=self.id))
+
+    def _cliniko_job_report(self, percent, step):
+        """Tell how far the job is, to the open forms as well: in a transaction of its own,
+        committed at once (in tests, in the test's transaction). The job goes on if this
+        fails (a lock held too long, say): progress is never worth a failed job."""
+        self.ensure_one()
+        if in_test_mode():
+            self._cliniko_job_store(percent, step)
+            self._cliniko_notify_progress((percent, step))
+            return
+        try:
+            with self.env.registry.cursor() as cr:
+                cr.execute("SET LOCAL lock_timeout = '5s'")
+                run = self.with_env(self.env(cr=cr))
+                run._cliniko_job_store(percent, step)
+                run._cliniko_notify_progress((percent, step))
+        except Exception:  # noqa: BLE001 - the job matters, its progress bar less
+            _logger.warning(
+                "Cliniko %s of run %s: progress not stored", self.job_kind, self.id, exc_info=True
+            )
+
+    def _cliniko_job_commit(self, told=None):
+        self._cliniko_notify_progress(told)
         self.env.flush_all()
         if not in_test_mode():
             self.env.cr.commit()
 
     # -- live progress -----------------------------------------------------------------------
-    def _cliniko_notify_progress(self):
+    def _cliniko_notify_progress(self, job_progress=None):
         """Tell the forms open on these runs that they changed (sent when the transaction
-        commits; only to users who may read the run)."""
+        commits; only to users who may read the run). ``job_progress``: the ``(percent,
+        step)`` the job told, said with it (the job's own transaction may not see the
+        progress committed apart since it began; the form reloads it anyway)."""
         for run in self:
-            run._bus_send(
-                PROGRESS_NOTIFICATION,
-                {"run_id": run.id, "state": run.state, "job_state": run.job_state or False},
-            )
+            payload = {"run_id": run.id, "state": run.state, "job_state": run.job_state or False}
+            if job_progress:
+                payload.update(job_progress=job_progress[0], job_step=job_progress[1] or False)
+            run._bus_send(PROGRESS_NOTIFICATION, payload)
 
     def _cliniko_queue(self):
         result = super()._cliniko_queue()
@@ -284,6 +346,22 @@ class ClinikoMigrationRun(models.Model):
         result = super().action_cancel()
         self._cliniko_notify_progress()
         return result
+
+
+class ClinikoMigrationJobProgress(models.Model):
+    """How far the background job (verification, rollback) of a run is. Apart from the run so
+    that it can be committed while the job's transaction is still open."""
+
+    _name = "cliniko.migration.job.progress"
+    _description = "Cliniko Run Job Progress"
+
+    run_id = fields.Many2one(
+        "cliniko.migration.run", required=True, ondelete="cascade", index=True, readonly=True
+    )
+    progress = fields.Float(readonly=True, help="In percent.")
+    step = fields.Char(readonly=True)
+
+    _run_unique = models.Constraint("UNIQUE(run_id)", "A run has one job progress.")
 
 
 class IrWebsocket(models.AbstractModel):

@@ -259,12 +259,13 @@ class ClinikoMigrationRun(models.Model):
                 )
         return True
 
-    def cliniko_verify(self):
-        """Reconcile the counts and compare every migrated record; returns the report."""
+    def cliniko_verify(self, progress=None):
+        """Reconcile the counts and compare every migrated record; returns the report.
+        ``progress(percent, step)`` is told as it goes (``migration/verify.py``)."""
         self.ensure_one()
         if self.state in ("draft", "running"):
             raise UserError(self.env._("Only a finished run can be verified."))
-        verify_rules.verify(self)
+        verify_rules.verify(self, progress=progress)
         return {
             "run_id": self.id,
             "verified": self.verified,

@@ -1,7 +1,8 @@
 """Live progress in a real browser (an Odoo tour in headless Chromium): the form of a queued
 run is open while the scheduler works on it page by page in another thread, and the form
 follows it to its end through the bus, without Refresh or reload; then a verification asked
-from the form, queued, shows its report once the scheduler has done it."""
+from the form, queued, shows its progress bar and step, then its report once the scheduler
+has done it."""
 
 import threading
 import time

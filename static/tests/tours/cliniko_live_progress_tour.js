@@ -76,6 +76,18 @@ registry.category("web_tour.tours").add("cliniko_live_progress", {
             content: "Queued for the scheduler; the form follows it too",
         },
         {
+            trigger: "div[name=cliniko_job_progress] .o_progressbar",
+            content: "Its progress bar, with the step it is at (waiting, or already working)",
+            run() {
+                const step = document.querySelector(
+                    "div[name=cliniko_job_progress] div[name=job_step]"
+                );
+                if (!step || !step.textContent.trim()) {
+                    throw new Error("the job's progress names no step");
+                }
+            },
+        },
+        {
             trigger: "a[name=verification]",
             content: "The scheduler verified the run: its report shows without a reload",
             timeout: 60000,
