@@ -379,7 +379,9 @@ class TestClinikoCommandParity(BaseCase):
         self.assertEqual(decisions[ben][:2], ("unassigned", None))
         self.assertEqual(decisions[aroha][:2], ("unassigned", None), "--unmatched-practitioners")
         ((log,),) = self.query(
-            "SELECT log FROM cliniko_migration_run WHERE id = %s", (self.run_id,)
+            "SELECT string_agg(text, E'\\n' ORDER BY id) FROM cliniko_migration_run_log_line"
+            " WHERE run_id = %s",
+            (self.run_id,),
         )
         self.assertIn("Practitioner decisions from %s" % self.practitioners_file, log)
         self.assertEqual(
