@@ -48,7 +48,7 @@ for arg in "${TARGETS[@]}" "${ARGS[@]}"; do
 done
 SPARES_NEEDED=0
 if [ ${#RUN_FILES[@]} -gt 0 ]; then
-    SPARES_NEEDED=$(cat "${RUN_FILES[@]}" | grep -o "spare_database(cls)" | wc -l)
+    SPARES_NEEDED=$(cat "${RUN_FILES[@]}" | { grep -o "spare_database(cls)" || true; } | wc -l)
 fi
 SPARE_DBS=()
 for ((n = 1; n <= SPARES_NEEDED; n++)); do
