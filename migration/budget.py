@@ -4,7 +4,8 @@ Cliniko allows 200 requests a minute per user, however many processes read for i
 process's own limiter (``cliniko_api/ratelimit.py``) cannot see the others, so a run's client
 asks this one instead: a sliding window of request stamps per key (``cliniko_request_stamp``:
 a digest of the key, never the key, and the database's clock, so every server agrees on the
-time). To take one request it locks the key (a transaction-level advisory lock), drops the
+time). To take one request it locks the key (a transaction-level advisory lock, in a READ
+COMMITTED transaction, so it sees what the last holder committed), drops the
 stamps older than the window, and adds its own if fewer than the limit remain; otherwise it
 waits until the oldest leaves the window and tries again. It works through a database
 cursor of its own, committed at once: every process sees the budget at once; the run's own
@@ -65,6 +66,10 @@ class SharedBudget:
         """Take a place in the window (None), or say how long until one frees up. A cursor of
         its own from the pool, committed as it closes: the others see the stamp at once."""
         with db_connect(self._dbname).cursor() as cr:
+            # Odoo's cursors read in REPEATABLE READ, whose snapshot is taken by the first
+            # statement, before the lock is granted: it would miss the stamps of the worker
+            # that held the lock, and let both start. READ COMMITTED reads them.
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             cr.execute(
                 "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (BUDGET_LOCK_NAMESPACE, self._key)
             )
