@@ -25,6 +25,23 @@ odoo -d "$DB" -i cliniko_crm_migration --data-dir="$DATA_DIR" --stop-after-init 
 say "exporting the translation template"
 odoo i18n export -d "$DB" cliniko_crm_migration >>"$LOCAL/i18n.log" 2>&1 ||
     { tail -n 40 "$LOCAL/i18n.log" >&2; die "the export failed (log: .local/i18n.log)"; }
+# Odoo reads every .py file under the addon, the virtualenv in .local/ included: keep only the
+# addon's own references, and drop the strings that have no other.
+"$PYTHON" - "$ROOT/i18n/cliniko_crm_migration.pot" <<'PY'
+import sys
+
+path = sys.argv[1]
+text = open(path, encoding="utf-8").read()
+kept = []
+for entry in text.split("\n\n"):
+    lines = entry.split("\n")
+    refs = [line for line in lines if line.startswith("#: ")]
+    local = [line for line in refs if "/.local/" in line]
+    if refs and len(local) == len(refs):
+        continue  # only the virtualenv's
+    kept.append("\n".join(line for line in lines if line not in local))
+open(path, "w", encoding="utf-8").write("\n\n".join(kept))
+PY
 # No absolute path of this machine may leak into the template (its references are addon-relative).
 if grep -n "$ROOT\|$ODOO_ROOT" "$ROOT/i18n/cliniko_crm_migration.pot" >&2; then
     die "the template names paths of this machine"
