@@ -140,7 +140,9 @@ def instrument():
     return timing
 
 
-def run_migrate(env, base_url, api_key, resources, per_minute=0, read_ahead=None, workers=0):
+def run_migrate(
+    env, base_url, api_key, resources, per_minute=0, read_ahead=None, workers=0, addons_path=""
+):
     # The local sandbox's base URL is allowed only with this parameter.
     env["ir.config_parameter"].set_param("cliniko_crm_migration.allow_sandbox_url", "True")
     connection = env["cliniko.connection"].create(
@@ -167,16 +169,26 @@ def run_migrate(env, base_url, api_key, resources, per_minute=0, read_ahead=None
     )
     env.cr.commit()
     if workers:
-        # A background run, worked on by Odoo's scheduler in ``workers`` threads (each a
-        # worker job): per-resource timing is the counter lines' (the threads overlap).
+        # A background run, worked on by ``workers`` worker jobs, each taken by Odoo's
+        # scheduler in a process of its own (``cliniko work --threads 1``), as a prefork
+        # server's cron workers are: threads of one process would share one interpreter lock.
+        # Per-resource timing is the counter lines' (the workers overlap).
         env["cliniko.migration.run"]._cliniko_set_workers(workers)
         run.with_context(cliniko_background=True, cliniko_run_now=False).action_start()
         env.cr.commit()
-        errors = env["cliniko.migration.run"]._cliniko_work_here(workers)
-        env.cr.commit()
+        from odoo import release  # noqa: PLC0415 - as in main(): once the arguments are read
+
+        odoo_bin = os.path.join(os.path.dirname(os.path.dirname(release.__file__)), "odoo-bin")
+        command = [sys.executable, odoo_bin, "--addons-path=%s" % addons_path, "cliniko", "work"]
+        command += ["--threads", "1", "-d", env.cr.dbname, "--log-level=warn"]
+        processes = [
+            subprocess.Popen(command, stdout=subprocess.DEVNULL) for _ in range(workers)
+        ]
+        failed = [process.wait() for process in processes]
+        env.cr.commit()  # a new snapshot: what the workers committed
         env.invalidate_all()
-        if errors:
-            raise SystemExit("the workers failed: %s" % errors)
+        if any(code not in (0, 1) for code in failed):
+            raise SystemExit("the workers failed: exit statuses %s" % failed)
         timing = {
             line.resource: {
                 "seconds": line.seconds,
@@ -589,7 +601,7 @@ def main():
         type=int,
         default=0,
         help="migrate as a background run worked on by this many workers (Odoo's scheduler, "
-        "one thread each; 0: in this thread, as the command line does)",
+        "one process each; 0: in this thread, as the command line does)",
     )
     options = parser.parse_args()
 
@@ -623,6 +635,7 @@ def main():
                     per_minute=options.rate_limit,
                     read_ahead=options.read_ahead,
                     workers=options.workers,
+                    addons_path=options.addons_path,
                 )
             elif options.written:
                 records, summary = run_load_written(env, options.written)

@@ -16,7 +16,7 @@
 #   BENCH_READ_AHEAD="2 0"     with BENCH_RATE_LIMIT: one limited run per value (pages read
 #                              ahead while writing; 0: in turns)
 #   BENCH_WORKERS="1 2"        also migrate as a background run worked on by each number of
-#                              workers (Odoo's scheduler, a thread each), BENCH_REPEAT times
+#                              workers (Odoo's scheduler, a process each), BENCH_REPEAT times
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
