@@ -322,7 +322,7 @@ class Cliniko(Command):
         threads = options.threads or len(workers) or 1
         if threads < 1:
             raise UserError("--threads must be at least 1.")
-        runs = Run.search([("background", "=", True), ("state", "in", ("queued", "running"))])
+        runs = Run._cliniko_background_waiting()
         Run._cliniko_wake_workers()
         env.cr.commit()
         errors = Run._cliniko_work_here(threads)

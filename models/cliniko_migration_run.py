@@ -56,6 +56,8 @@ _DROPPED_LINE = "(%d earlier lines not shown)"
 BATCH_PAGES_PARAM = "cliniko_crm_migration.batch_pages"
 # How many scheduled jobs work on background runs at once (``_cliniko_set_workers``).
 WORKERS_PARAM = "cliniko_crm_migration.workers"
+# Background runs a worker may work on: queued, or running (between batches, or interrupted).
+BACKGROUND_WAITING = [("background", "=", True), ("state", "in", ("queued", "running"))]
 WORKER_CRON_NAME = "Cliniko Migration: work on queued runs"
 
 _logger = logging.getLogger(__name__)
@@ -397,13 +399,12 @@ class ClinikoMigrationRun(models.Model):
         and stops earlier when the job's time is up; every page is committed through
         ``ir.cron._commit_progress``, which tells the scheduler how much is left, so it calls
         again at once while work remains. Returns True when the run stopped (for now)."""
-        waiting = [("background", "=", True), ("state", "in", ("queued", "running"))]
         pages = self.env.context.get("cliniko_batch_pages") or self.env[
             "ir.config_parameter"
         ].sudo().get_param(BATCH_PAGES_PARAM, DEFAULT_BATCH_PAGES)
         pages = max(1, int(pages))
         finished, worked = True, False
-        for run in self.search(waiting, order="id"):
+        for run in self._cliniko_background_waiting():
             runner = run._cliniko_runner(max_pages=pages)
             if runner.shares_work and run.run_type == "full":
                 outcome = run._cliniko_work_a_unit(runner)
@@ -425,7 +426,7 @@ class ClinikoMigrationRun(models.Model):
         if self.env.context.get("ir_cron_progress_id"):
             # Nothing this worker could take: it rests until a finished unit or a new run
             # wakes it (``_cliniko_wake_workers``), rather than being called again at once.
-            remaining = self.search_count(waiting) if worked else 0
+            remaining = self.search_count(BACKGROUND_WAITING) if worked else 0
             self.env["ir.cron"]._commit_progress(remaining=remaining)
         return finished
 
@@ -482,7 +483,6 @@ class ClinikoMigrationRun(models.Model):
         server, the database's other jobs are left to it. Returns the threads' errors."""
         dbname = self.env.cr.dbname
         workers = self._cliniko_worker_crons().filtered("active")
-        waiting = [("background", "=", True), ("state", "in", ("queued", "running"))]
         errors = []
 
         def scheduler():
@@ -491,7 +491,8 @@ class ClinikoMigrationRun(models.Model):
                     with Registry(dbname).cursor() as cr:
                         IrCron._process_jobs_loop(cr, job_ids=workers.ids)
                         Run = api.Environment(cr, SUPERUSER_ID, {})[self._name]
-                        if not Run.search_count(waiting) and not Run._cliniko_waiting_jobs():
+                        waiting = Run.search_count(BACKGROUND_WAITING)
+                        if not waiting and not Run._cliniko_waiting_jobs():
                             return
                     time.sleep(0.2)
             except Exception as error:  # noqa: BLE001 - reported to the caller
@@ -507,6 +508,11 @@ class ClinikoMigrationRun(models.Model):
         for thread in pool:
             thread.join()
         return errors
+
+    @api.model
+    def _cliniko_background_waiting(self):
+        """The background runs the workers still have to work on, oldest first."""
+        return self.search(BACKGROUND_WAITING, order="id")
 
     def _cliniko_worker_crons(self):
         """The scheduled jobs that work on background runs (one per worker)."""

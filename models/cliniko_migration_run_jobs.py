@@ -37,6 +37,7 @@ from odoo.exceptions import UserError
 
 from ..migration.locks import worker_alive
 from ..migration.runner import MigrationRunner, in_test_mode
+from .cliniko_migration_run import BACKGROUND_WAITING
 
 _logger = logging.getLogger(__name__)
 
@@ -187,7 +188,7 @@ class ClinikoMigrationRun(models.Model):
             job._cliniko_work_job()
             if self.env.context.get("ir_cron_progress_id"):
                 remaining = len(self._cliniko_waiting_jobs()) + self.search_count(
-                    [("background", "=", True), ("state", "in", ("queued", "running"))]
+                    BACKGROUND_WAITING
                 )
                 self.env["ir.cron"]._commit_progress(1, remaining=remaining)
             return True
