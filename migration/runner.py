@@ -234,7 +234,8 @@ class MigrationRunner:
             cr.commit()
         try:
             cr.execute(
-                "SELECT id FROM cliniko_migration_run_resource WHERE id = ANY(%s) AND done IS NOT TRUE"
+                "SELECT id FROM cliniko_migration_run_resource"
+                " WHERE id = ANY(%s) AND done IS NOT TRUE"
                 " ORDER BY sequence, id FOR UPDATE SKIP LOCKED",
                 [list(lines)],
             )
